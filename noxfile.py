@@ -1,0 +1,41 @@
+"""Developer sessions. They run in the project's .venv (`bash scripts/setup.sh` creates it):
+`nox --no-venv -s lint typecheck tests`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite (unit, CLI, contracts, integration against real parts)."""
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.run("mypy", "sphinxctl")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job on the embedded default: a full local deployment, then its status."""
+    session.run("sphinxctl", "-e", "local", "config", "show")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every benchmark in bench/; each prints its figures and its ratio to a baseline."""
+    import pathlib
+
+    for script in sorted(pathlib.Path("bench").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)

@@ -1,0 +1,1 @@
+"""The sphinxctl command tree (typer). Thin: parse, call one domain function, render."""

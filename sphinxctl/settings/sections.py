@@ -1,0 +1,179 @@
+"""Settings sections other than chains: deployer, contracts, multisig, api, auth, redis,
+kubernetes, monitoring, database, devnet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from sphinxctl.settings.base import HexAddress, OptionalSecret, StrictModel
+
+
+class DeployerSettings(StrictModel):
+    """The deploying account: a raw key from the environment or an encrypted keystore."""
+
+    private_key: OptionalSecret = None
+    keystore_path: Path | None = None
+    keystore_password: OptionalSecret = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DeployerSettings:
+        if self.private_key is not None and self.keystore_path is not None:
+            raise ValueError("set either private_key or keystore_path, not both")
+        return self
+
+
+class ContractsSettings(StrictModel):
+    """Constructor parameters and role holders of the platform's contracts."""
+
+    treasury: HexAddress
+    spx_token: dict[str, HexAddress] = Field(
+        default_factory=dict, description="SPX token per chain; empty on devnet (deployed there)"
+    )
+    deploy_local_token: bool = Field(
+        default=False, description="Deploy a DevnetSPX stand-in (only allowed on env local)"
+    )
+    phi_min: int = Field(default=200, ge=1)
+    phi_max: int = Field(default=1000, le=10_000)
+    base_uri: str = "https://nft.sphinx.example/meta/"
+    royalty_bps: int = Field(default=500, ge=0, le=1000)
+    operators: list[HexAddress] = Field(default_factory=list)
+    minters: list[HexAddress] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ContractsSettings:
+        if self.phi_min >= self.phi_max:
+            raise ValueError("phi_min must be below phi_max")
+        return self
+
+
+class MultisigSettings(StrictModel):
+    """The Safe that receives admin roles, and what it must look like."""
+
+    safes: dict[str, HexAddress] = Field(default_factory=dict, description="Safe per chain")
+    owners: list[HexAddress] = Field(default_factory=list)
+    threshold: int = Field(default=2, ge=1)
+
+
+class RateLimitRule(StrictModel):
+    """A token bucket: `capacity` tokens, refilled at `refill_per_second`."""
+
+    capacity: int = Field(gt=0)
+    refill_per_second: float = Field(gt=0)
+
+
+class ApiSettings(StrictModel):
+    """The embedded API server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list)
+    docs_enabled: bool = True
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    default_rate_limit: RateLimitRule = RateLimitRule(capacity=60, refill_per_second=1.0)
+    rate_limits: dict[str, RateLimitRule] = Field(
+        default_factory=dict, description="Per route template, e.g. 'POST /api/v1/nfts/{chain}/mint'"
+    )
+    role_rate_limits: dict[str, RateLimitRule] = Field(default_factory=dict)
+    sentry_dsn: OptionalSecret = None
+    base_url: str | None = Field(default=None, description="Where checks reach the running API")
+
+
+class AuthKey(StrictModel):
+    """One signing key of the key set, selected by `kid`."""
+
+    kid: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    algorithm: Literal["HS256", "EdDSA", "ES256"]
+    secret: OptionalSecret = Field(default=None, description="HS256 shared secret")
+    private_key_path: Path | None = None
+    public_key_path: Path | None = None
+    retired: bool = False
+
+
+class AuthSettings(StrictModel):
+    """JWT issuance and verification (RFC 8725)."""
+
+    issuer: str
+    audience: str
+    algorithms: list[Literal["HS256", "EdDSA", "ES256"]] = Field(min_length=1)
+    active_kid: str
+    keys: list[AuthKey] = Field(min_length=1)
+    token_ttl_seconds: int = Field(default=3600, gt=0, le=30 * 86400)
+    leeway_seconds: int = Field(default=10, ge=0, le=30)
+    key_dir: Path = Path(".sphinxctl/keys")
+
+
+class RedisSettings(StrictModel):
+    """Redis for rate limiting and token revocation."""
+
+    url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    failure_mode: Literal["open", "closed", "local"] = "local"
+    replicas: int = Field(default=1, ge=1, description="API replicas sharing the limits")
+    timeout_seconds: float = Field(default=0.5, gt=0)
+
+
+class ResourceSettings(StrictModel):
+    cpu_request: str = "250m"
+    cpu_limit: str = "1"
+    memory_request: str = "256Mi"
+    memory_limit: str = "512Mi"
+
+
+class KubernetesSettings(StrictModel):
+    """The Kubernetes stack `sphinxctl infra` creates."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    namespace: str = Field(default="sphinx", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    image: str = "ghcr.io/sphinx/api:0.1.0"
+    hpa_min_replicas: int = Field(default=10, ge=1)
+    hpa_max_replicas: int = Field(default=50, ge=1)
+    hpa_cpu_target_percent: int = Field(default=70, ge=1, le=100)
+    domain: str = "api.sphinx.example"
+    tls_issuer: str = "letsencrypt-prod"
+    ingress_class: str = "nginx"
+    resources: ResourceSettings = ResourceSettings()
+    postgres_image: str = "postgres:16.4"
+    postgres_storage: str = "20Gi"
+    redis_image: str = "redis:7.4.1"
+    storage_class: str | None = None
+    backup_schedule: str = "0 3 * * *"
+    backup_retention_days: int = Field(default=14, ge=1)
+
+    @model_validator(mode="after")
+    def _hpa_bounds(self) -> KubernetesSettings:
+        if self.hpa_min_replicas > self.hpa_max_replicas:
+            raise ValueError("hpa_min_replicas must not exceed hpa_max_replicas")
+        return self
+
+
+class MonitoringSettings(StrictModel):
+    prometheus_image: str = "prom/prometheus:v2.54.1"
+    grafana_image: str = "grafana/grafana:11.2.2"
+    grafana_admin_password: OptionalSecret = None
+    retention: str = "15d"
+    scrape_interval: str = "15s"
+
+
+class DatabaseSettings(StrictModel):
+    """Audit trail, rarity snapshots and transactions. SQLite file when url is unset."""
+
+    url: OptionalSecret = None
+    sqlite_path: Path = Path(".sphinxctl/sphinx.db")
+    pool_size: int = Field(default=5, ge=1, le=200)
+    max_overflow: int = Field(default=5, ge=0, le=200)
+    pool_timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class DevnetSettings(StrictModel):
+    """The local three-chain anvil devnet."""
+
+    state_dir: Path = Path(".sphinxctl/devnet")
+    block_time: float | None = Field(default=None, ge=0, description="None = automine")
+    accounts: int = Field(default=10, ge=1, le=100)
+    balance_ether: int = Field(default=10_000, gt=0)
