@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IYieldStrategy} from "./interfaces/IYieldStrategy.sol";
@@ -344,7 +345,10 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         uint256 recovered;
         for (uint256 i = _strategies.length; i > 0; --i) {
             address strategy = _strategies[i - 1];
-            try this.recoverForShutdown(strategy) returns (uint256 amount) {
+            uint256 before = ASSET.balanceOf(address(this));
+            // A strategy that reverts must not block the shutdown: catch, report, keep it listed.
+            try IYieldStrategy(strategy).withdrawAll() {
+                uint256 amount = _closeRecovery(strategy, ASSET.balanceOf(address(this)) - before);
                 recovered += amount;
                 _removeStrategy(strategy);
                 emit StrategyRetired(strategy, amount);
@@ -353,15 +357,6 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
             }
         }
         emit EmergencyShutdownActivated(msg.sender, recovered);
-    }
-
-    /// @notice Internal step of the emergency shutdown, external only so a failing strategy can be
-    /// caught with try/catch; callable by the vault itself and nobody else.
-    /// @param strategy The strategy to empty.
-    /// @return recovered The amount returned to the vault.
-    function recoverForShutdown(address strategy) external returns (uint256 recovered) {
-        if (msg.sender != address(this)) revert AccessControlUnauthorizedAccount(msg.sender, ADMIN_ROLE);
-        return _recoverAll(strategy);
     }
 
     /// @notice Pauses deposits, harvests and rebalances (ADMIN_ROLE). Withdrawals stay open.
@@ -432,7 +427,9 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// @return rewards The amount.
     function pendingRewards(address account) public view returns (uint256 rewards) {
         Account storage acct = _accounts[account];
-        return acct.rewards + (acct.weight * accRewardPerWeight) / _ACC_PRECISION - acct.rewardDebt;
+        uint256 accumulated = (acct.weight * accRewardPerWeight) / _ACC_PRECISION;
+        rewards = acct.rewards;
+        if (accumulated > acct.rewardDebt) rewards += accumulated - acct.rewardDebt;
     }
 
     /// @notice Everything a user can withdraw now (principal plus rewards).
@@ -478,17 +475,21 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
 
     function _beginAction(address account) private returns (Account storage acct) {
         uint256 availableAt = nextActionAt(account);
-        // solhint-disable-next-line gas-strict-inequalities
         if (availableAt != 0 && block.timestamp < availableAt) revert CooldownActive(availableAt);
         acct = _accounts[account];
         acct.lastActionAt = uint64(block.timestamp);
         _settle(acct);
     }
 
+    /// @dev Moves accrued rewards into `rewards`. The checkpoint is rounded up when the weight
+    /// changes and the accrual rounded down, so the sum over all users never exceeds what was
+    /// distributed (no wei-level overdraft of `rewardsOutstanding` or of the vault's balance).
     function _settle(Account storage acct) private {
         uint256 accumulated = (acct.weight * accRewardPerWeight) / _ACC_PRECISION;
-        acct.rewards += accumulated - acct.rewardDebt;
-        acct.rewardDebt = accumulated;
+        if (accumulated > acct.rewardDebt) {
+            acct.rewards += accumulated - acct.rewardDebt;
+            acct.rewardDebt = accumulated;
+        }
     }
 
     function _takeRewards(Account storage acct) private returns (uint256 amount) {
@@ -504,7 +505,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         uint256 weight = (acct.principal * boost) / _BPS;
         totalWeight = totalWeight - acct.weight + weight;
         acct.weight = weight;
-        acct.rewardDebt = (weight * accRewardPerWeight) / _ACC_PRECISION;
+        acct.rewardDebt = Math.mulDiv(weight, accRewardPerWeight, _ACC_PRECISION, Math.Rounding.Ceil);
     }
 
     function _distribute(address source, uint256 profit) private {
@@ -555,7 +556,11 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     function _recoverAll(address strategy) private returns (uint256 recovered) {
         uint256 before = ASSET.balanceOf(address(this));
         IYieldStrategy(strategy).withdrawAll();
-        recovered = ASSET.balanceOf(address(this)) - before;
+        return _closeRecovery(strategy, ASSET.balanceOf(address(this)) - before);
+    }
+
+    /// @dev Books a full recovery: clears the debt, distributes a surplus, reports a shortfall.
+    function _closeRecovery(address strategy, uint256 recovered) private returns (uint256) {
         uint256 debt = strategyDebt[strategy];
         strategyDebt[strategy] = 0;
         totalDebt -= debt;
@@ -565,6 +570,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         } else if (recovered < debt) {
             emit StrategyLossReported(strategy, debt - recovered);
         }
+        return recovered;
     }
 
     function _writeOffLoss(address strategy, uint256 loss) private {

@@ -159,3 +159,17 @@ class ChecksFailed(SphinxError):
 
     reference = "checks-failed"
     exit_code = ExitCode.CHECKS_FAILED
+
+
+class MonitoringError(SphinxError):
+    """Alert rules, their promtool tests or dashboards are missing, malformed or unusable."""
+
+    reference = "monitoring-invalid"
+    exit_code = ExitCode.ERROR
+
+
+class PromtoolMissing(MonitoringError):
+    """promtool (Prometheus's rule checker) is not installed or cannot run."""
+
+    reference = "promtool-missing"
+    default_hint = "Install Debian's `prometheus` package (it ships promtool) or put it on PATH."

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
+from typer import _click as click  # typer 0.29 vendors click; its classes are these
 from typer.core import TyperGroup
 
 from sphinxctl import __version__
@@ -70,7 +70,7 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
-class _Placeholder(click.Group):
+class _Placeholder(TyperGroup):
     """Stands in for a group not yet imported, so the root --help lists it cheaply."""
 
 
@@ -174,9 +174,7 @@ def root(
     ),
 ) -> None:
     """The operator toolkit that takes the Sphinx platform to mainnet."""
-    ctx.obj = CliState(
-        env=env, config_dir=config_dir, output=output.value, traceback=traceback
-    )
+    ctx.obj = CliState(env=env, config_dir=config_dir, output=output.value, traceback=traceback)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 OutputFormat = Literal["table", "json", "yaml", "junit"]
 
 
-class Output(str, Enum):
+class Output(StrEnum):
     """The global -o/--output choices."""
 
     table = "table"
@@ -65,7 +65,7 @@ class CliState:
         """Progress and diagnostics (stderr), so `-o json | jq` always works."""
         from rich.console import Console
 
-        return Console(stderr=True)
+        return Console(stderr=True, soft_wrap=True)
 
     def require_output(self, *allowed: str) -> None:
         """Refuse an output format this command cannot produce."""

@@ -77,7 +77,8 @@ class ApiSettings(StrictModel):
     trusted_proxies: list[str] = Field(default_factory=list)
     default_rate_limit: RateLimitRule = RateLimitRule(capacity=60, refill_per_second=1.0)
     rate_limits: dict[str, RateLimitRule] = Field(
-        default_factory=dict, description="Per route template, e.g. 'POST /api/v1/nfts/{chain}/mint'"
+        default_factory=dict,
+        description="Per route template, e.g. 'POST /api/v1/nfts/{chain}/mint'",
     )
     role_rate_limits: dict[str, RateLimitRule] = Field(default_factory=dict)
     sentry_dsn: OptionalSecret = None

@@ -1,0 +1,107 @@
+"""Structured JSON logs of the API server: access lines, audit lines, errors.
+
+Every line is one JSON object. Secrets never reach a line: known sensitive keys are replaced
+by `********`, and values shaped like bearer tokens, JWTs or private keys are masked wherever
+they appear (query strings, error messages, parameters).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+ACCESS_LOGGER = "sphinxctl.api.access"
+AUDIT_LOGGER = "sphinxctl.api.audit"
+ERROR_LOGGER = "sphinxctl.api.error"
+REDACTED = "********"
+
+_SENSITIVE_KEY = re.compile(
+    r"(authorization|cookie|token|secret|password|passwd|private|api[_-]?key|dsn|signature)",
+    re.IGNORECASE,
+)
+_SENSITIVE_VALUE = re.compile(
+    r"(?i:bearer\s+)[A-Za-z0-9._~+/=-]+"  # bearer credentials
+    r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"  # JWTs
+    r"|\b(?:0x)?[0-9a-fA-F]{64}\b"  # 32-byte hex: private keys (and, harmlessly, hashes)
+)
+_HASH_KEYS = frozenset({"tx_hash", "transaction_hash", "root", "leaf", "hash", "prev_hash"})
+
+
+def redact_text(text: str) -> str:
+    """Mask token- and key-shaped substrings of free text."""
+    return _SENSITIVE_VALUE.sub(REDACTED, text)
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """A copy of `value` safe to log: sensitive keys masked, secret-shaped strings masked.
+
+    Values under hash-like keys (`tx_hash`, `root`, ...) are public and kept whole.
+    """
+    if key is not None and _SENSITIVE_KEY.search(key):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, key) for v in value]
+    if isinstance(value, str):
+        return value if key in _HASH_KEYS else redact_text(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return value
+
+
+def redact_query(query: str) -> str:
+    """A query string with sensitive parameters' values masked."""
+    if not query:
+        return ""
+    parts = []
+    for pair in query.split("&"):
+        name, sep, value = pair.partition("=")
+        if sep and _SENSITIVE_KEY.search(name):
+            value = REDACTED
+        parts.append(f"{name}{sep}{redact_text(value)}")
+    return "&".join(parts)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, plus the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": redact_text(record.getMessage()),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            line.update(redact(dict(fields)))
+        if record.exc_info and record.exc_info[0] is not None:
+            line["exception"] = redact_text(self.formatException(record.exc_info))
+        return json.dumps(line, default=str, separators=(",", ":"))
+
+
+def log_event(logger_name: str, event: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Emit one structured line (fields are redacted by the formatter)."""
+    logger = logging.getLogger(logger_name)
+    if logger.isEnabledFor(level):
+        logger.log(level, event, extra={"fields": fields})
+
+
+def configure_logging(level: str = "info", stream: Any = None) -> None:
+    """Send the API's loggers (and uvicorn's) to `stream` as JSON lines."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    for name in ("sphinxctl", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False
+    # Our own access middleware logs requests (redacted); uvicorn's access log would not be.
+    logging.getLogger("uvicorn.access").disabled = True
