@@ -155,7 +155,7 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     function mint(uint16 score, address referrer) external nonReentrant whenNotPaused returns (uint256 tokenId) {
         uint8 tier = _checkedTier(score);
         uint256 fee = _mintFees[tier];
-        uint256 referralShare;
+        uint256 referralShare = 0;
         if (referrer != address(0)) {
             if (referrer == msg.sender || !hasRole(REFERRER_ROLE, referrer)) revert InvalidReferrer(referrer);
             referralShare = (fee * referralBps) / _BPS;
@@ -185,18 +185,18 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     // ---------------------------------------------------------------- admin
 
     /// @notice Pauses mints and transfers (ADMIN_ROLE).
-    function pause() external onlyRole(ADMIN_ROLE) {
+    function pause() external nonReentrant onlyRole(ADMIN_ROLE) {
         _pause();
     }
 
     /// @notice Lifts the pause (ADMIN_ROLE).
-    function unpause() external onlyRole(ADMIN_ROLE) {
+    function unpause() external nonReentrant onlyRole(ADMIN_ROLE) {
         _unpause();
     }
 
     /// @notice Sets the treasury that receives mint fees (ADMIN_ROLE).
     /// @param newTreasury The new treasury, non-zero.
-    function setTreasury(address newTreasury) external onlyRole(ADMIN_ROLE) {
+    function setTreasury(address newTreasury) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (newTreasury == address(0)) revert ZeroAddress();
         emit TreasuryUpdated(treasury, newTreasury);
         treasury = newTreasury;
@@ -205,7 +205,7 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     /// @notice Sets the mint fee of one tier (ADMIN_ROLE).
     /// @param tier The tier, below TIER_COUNT.
     /// @param fee The fee in payment-token units.
-    function setMintFee(uint8 tier, uint256 fee) external onlyRole(ADMIN_ROLE) {
+    function setMintFee(uint8 tier, uint256 fee) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (tier > TIER_COUNT - 1) revert InvalidTier(tier);
         _mintFees[tier] = fee;
         emit MintFeeUpdated(tier, fee);
@@ -213,7 +213,7 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
 
     /// @notice Sets the referrer's share of paid mints (ADMIN_ROLE), at most MAX_REFERRAL_BPS.
     /// @param bps The share in basis points.
-    function setReferralBps(uint16 bps) external onlyRole(ADMIN_ROLE) {
+    function setReferralBps(uint16 bps) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (bps > MAX_REFERRAL_BPS) revert ReferralTooHigh(bps);
         referralBps = bps;
         emit ReferralBpsUpdated(bps);
@@ -223,7 +223,7 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     /// [PHI_HARD_MIN, PHI_HARD_MAX]; existing tokens keep their scores.
     /// @param newMin The new minimum.
     /// @param newMax The new maximum, above the minimum.
-    function setPhiBounds(uint16 newMin, uint16 newMax) external onlyRole(ADMIN_ROLE) {
+    function setPhiBounds(uint16 newMin, uint16 newMax) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (newMin < PHI_HARD_MIN || newMax > PHI_HARD_MAX || !(newMin < newMax)) {
             revert InvalidPhiBounds(newMin, newMax);
         }
@@ -234,7 +234,7 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
 
     /// @notice Sets the base of token URIs (ADMIN_ROLE).
     /// @param newBaseURI The new base URI.
-    function setBaseURI(string calldata newBaseURI) external onlyRole(ADMIN_ROLE) {
+    function setBaseURI(string calldata newBaseURI) external nonReentrant onlyRole(ADMIN_ROLE) {
         _baseTokenURI = newBaseURI;
         emit BaseURIUpdated(newBaseURI);
     }
@@ -242,7 +242,7 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     /// @notice Sets the EIP-2981 default royalty (ADMIN_ROLE), at most MAX_ROYALTY_BPS.
     /// @param receiver The royalty receiver, non-zero.
     /// @param bps The royalty in basis points.
-    function setDefaultRoyalty(address receiver, uint96 bps) external onlyRole(ADMIN_ROLE) {
+    function setDefaultRoyalty(address receiver, uint96 bps) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (bps > MAX_ROYALTY_BPS) revert RoyaltyTooHigh(bps);
         _setDefaultRoyalty(receiver, bps);
         emit RoyaltyUpdated(receiver, bps);
@@ -250,9 +250,30 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
 
     /// @notice Publishes the Merkle root of a rarity snapshot (ADMIN_ROLE).
     /// @param newRoot The root (OpenZeppelin StandardMerkleTree of (uint256, uint16, uint256)).
-    function setRarityRoot(bytes32 newRoot) external onlyRole(ADMIN_ROLE) {
+    function setRarityRoot(bytes32 newRoot) external nonReentrant onlyRole(ADMIN_ROLE) {
         emit RarityRootUpdated(rarityRoot, newRoot);
         rarityRoot = newRoot;
+    }
+
+    /// @notice Grants `role` to `account` (the role's admin role; DEFAULT_ADMIN_ROLE for all).
+    /// @param role The role.
+    /// @param account The account.
+    function grantRole(bytes32 role, address account) public override nonReentrant {
+        super.grantRole(role, account);
+    }
+
+    /// @notice Revokes `role` from `account` (the role's admin role).
+    /// @param role The role.
+    /// @param account The account.
+    function revokeRole(bytes32 role, address account) public override nonReentrant {
+        super.revokeRole(role, account);
+    }
+
+    /// @notice Gives up `role`; `callerConfirmation` must be the caller.
+    /// @param role The role.
+    /// @param callerConfirmation The caller's own address.
+    function renounceRole(bytes32 role, address callerConfirmation) public override nonReentrant {
+        super.renounceRole(role, callerConfirmation);
     }
 
     // ---------------------------------------------------------------- views

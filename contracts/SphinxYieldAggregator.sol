@@ -106,7 +106,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// @param amount The amount received.
     /// @param debt The strategy's debt afterwards.
     event StrategyFundsReturned(address indexed strategy, uint256 indexed amount, uint256 indexed debt);
-    /// @notice A strategy failed to return funds during the emergency shutdown.
+    /// @notice A strategy failed to return funds (emergency shutdown or a user's withdrawal).
     /// @param strategy The strategy (still listed; retry with `retireStrategy`).
     event StrategyRecoveryFailed(address indexed strategy);
     /// @notice A strategy holds less than it was given.
@@ -258,7 +258,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// @notice Records a user's phi score (OPERATOR_ROLE); changes the user's yield weight.
     /// @param account The user.
     /// @param score The score, within [MIN_PHI_SCORE, MAX_PHI_SCORE].
-    function setPhiScore(address account, uint16 score) external onlyRole(OPERATOR_ROLE) {
+    function setPhiScore(address account, uint16 score) external nonReentrant onlyRole(OPERATOR_ROLE) {
         if (score < MIN_PHI_SCORE || score > MAX_PHI_SCORE) revert PhiScoreOutOfBounds(score);
         Account storage acct = _accounts[account];
         _settle(acct);
@@ -282,7 +282,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         uint256 assets = IYieldStrategy(strategy).totalAssets();
         if (assets > debt) {
             uint256 received = _pullFrom(strategy, assets - debt);
-            _distribute(strategy, received);
+            if (received > 0) _distribute(strategy, received);
         } else if (assets < debt) {
             _writeOffLoss(strategy, debt - assets);
         }
@@ -309,7 +309,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
             ASSET.safeTransfer(strategy, amount);
             IYieldStrategy(strategy).deposit(amount);
         } else if (targetDebt < oldDebt) {
-            _withdrawFromStrategy(strategy, oldDebt - targetDebt);
+            _withdrawFromStrategy(strategy, oldDebt - targetDebt, false);
         }
         emit Rebalanced(strategy, oldDebt, strategyDebt[strategy]);
     }
@@ -318,7 +318,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
 
     /// @notice Adds a strategy (ADMIN_ROLE). Rejects addresses without code and foreign assets.
     /// @param strategy The strategy contract.
-    function addStrategy(address strategy) external onlyRole(ADMIN_ROLE) notShutdown {
+    function addStrategy(address strategy) external nonReentrant onlyRole(ADMIN_ROLE) notShutdown {
         if (strategy.code.length == 0) revert StrategyHasNoCode(strategy);
         if (isStrategy[strategy]) revert StrategyAlreadyActive(strategy);
         if (_strategies.length == MAX_STRATEGIES) revert TooManyStrategies();
@@ -332,8 +332,8 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// A surplus over its debt is distributed like a harvest; a shortfall is reported as a loss.
     /// @param strategy An active strategy.
     function retireStrategy(address strategy) external nonReentrant onlyRole(ADMIN_ROLE) activeStrategy(strategy) {
-        uint256 recovered = _recoverAll(strategy);
         _removeStrategy(strategy);
+        uint256 recovered = _recoverAll(strategy);
         emit StrategyRetired(strategy, recovered);
     }
 
@@ -342,15 +342,18 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// that fails to pay back stays listed and is reported; retry with `retireStrategy`.
     function activateEmergencyShutdown() external nonReentrant onlyRole(ADMIN_ROLE) notShutdown {
         emergencyShutdown = true;
-        uint256 recovered;
+        uint256 recovered = 0;
         for (uint256 i = _strategies.length; i > 0; --i) {
             address strategy = _strategies[i - 1];
+            uint256 debt = strategyDebt[strategy];
             uint256 before = ASSET.balanceOf(address(this));
             // A strategy that reverts must not block the shutdown: catch, report, keep it listed.
             try IYieldStrategy(strategy).withdrawAll() {
-                uint256 amount = _closeRecovery(strategy, ASSET.balanceOf(address(this)) - before);
-                recovered += amount;
                 _removeStrategy(strategy);
+                _clearDebt(strategy, debt);
+                uint256 amount = ASSET.balanceOf(address(this)) - before;
+                _bookRecovery(strategy, debt, amount);
+                recovered += amount;
                 emit StrategyRetired(strategy, amount);
             } catch {
                 emit StrategyRecoveryFailed(strategy);
@@ -360,18 +363,18 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     }
 
     /// @notice Pauses deposits, harvests and rebalances (ADMIN_ROLE). Withdrawals stay open.
-    function pause() external onlyRole(ADMIN_ROLE) {
+    function pause() external nonReentrant onlyRole(ADMIN_ROLE) {
         _pause();
     }
 
     /// @notice Lifts the pause (ADMIN_ROLE).
-    function unpause() external onlyRole(ADMIN_ROLE) {
+    function unpause() external nonReentrant onlyRole(ADMIN_ROLE) {
         _unpause();
     }
 
     /// @notice Sets the treasury (ADMIN_ROLE).
     /// @param newTreasury The new treasury, non-zero.
-    function setTreasury(address newTreasury) external onlyRole(ADMIN_ROLE) {
+    function setTreasury(address newTreasury) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (newTreasury == address(0)) revert ZeroAddress();
         emit TreasuryUpdated(treasury, newTreasury);
         treasury = newTreasury;
@@ -379,10 +382,31 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
 
     /// @notice Sets the treasury share of yield (ADMIN_ROLE), at most MAX_TREASURY_FEE_BPS.
     /// @param newBps The new share in basis points.
-    function setTreasuryFeeBps(uint16 newBps) external onlyRole(ADMIN_ROLE) {
+    function setTreasuryFeeBps(uint16 newBps) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (newBps > MAX_TREASURY_FEE_BPS) revert FeeTooHigh(newBps);
         emit TreasuryFeeUpdated(treasuryFeeBps, newBps);
         treasuryFeeBps = newBps;
+    }
+
+    /// @notice Grants `role` to `account` (the role's admin role; DEFAULT_ADMIN_ROLE for all).
+    /// @param role The role.
+    /// @param account The account.
+    function grantRole(bytes32 role, address account) public override nonReentrant {
+        super.grantRole(role, account);
+    }
+
+    /// @notice Revokes `role` from `account` (the role's admin role).
+    /// @param role The role.
+    /// @param account The account.
+    function revokeRole(bytes32 role, address account) public override nonReentrant {
+        super.revokeRole(role, account);
+    }
+
+    /// @notice Gives up `role`; `callerConfirmation` must be the caller.
+    /// @param role The role.
+    /// @param callerConfirmation The caller's own address.
+    function renounceRole(bytes32 role, address callerConfirmation) public override nonReentrant {
+        super.renounceRole(role, callerConfirmation);
     }
 
     // ---------------------------------------------------------------- views
@@ -444,7 +468,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// @return score The score.
     function phiScoreOf(address account) public view returns (uint16 score) {
         score = _accounts[account].phiScore;
-        if (score == 0) score = MIN_PHI_SCORE;
+        if (score < MIN_PHI_SCORE) score = MIN_PHI_SCORE; // never set
     }
 
     /// @notice A user's yield boost in basis points (10000 = 1.0x, 20000 = 2.0x).
@@ -462,20 +486,19 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         return _accounts[account].weight;
     }
 
-    /// @notice When a user may next deposit, withdraw or claim (0 = now).
+    /// @notice When a user may next deposit, withdraw or claim (a past timestamp or 0 = now).
     /// @param account The user.
-    /// @return timestamp The earliest timestamp, or 0 when there is no cooldown.
+    /// @return timestamp The earliest timestamp; 0 during the emergency shutdown.
     function nextActionAt(address account) public view returns (uint256 timestamp) {
-        uint256 last = _accounts[account].lastActionAt;
-        if (emergencyShutdown || last == 0) return 0;
-        return last + COOLDOWN;
+        if (emergencyShutdown) return 0;
+        return _accounts[account].lastActionAt + COOLDOWN;
     }
 
     // ---------------------------------------------------------------- internals
 
     function _beginAction(address account) private returns (Account storage acct) {
         uint256 availableAt = nextActionAt(account);
-        if (availableAt != 0 && block.timestamp < availableAt) revert CooldownActive(availableAt);
+        if (block.timestamp < availableAt) revert CooldownActive(availableAt);
         acct = _accounts[account];
         acct.lastActionAt = uint64(block.timestamp);
         _settle(acct);
@@ -500,7 +523,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
 
     /// @dev Call after `_settle`: recomputes the weight and re-checkpoints the reward debt.
     function _updateWeight(Account storage acct) private {
-        uint256 score = acct.phiScore == 0 ? MIN_PHI_SCORE : acct.phiScore;
+        uint256 score = acct.phiScore < MIN_PHI_SCORE ? MIN_PHI_SCORE : acct.phiScore;
         uint256 boost = _BPS + ((score - MIN_PHI_SCORE) * _BPS) / (MAX_PHI_SCORE - MIN_PHI_SCORE);
         uint256 weight = (acct.principal * boost) / _BPS;
         totalWeight = totalWeight - acct.weight + weight;
@@ -509,7 +532,6 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     }
 
     function _distribute(address source, uint256 profit) private {
-        if (profit == 0) return;
         uint256 toTreasury = (profit * treasuryFeeBps) / _BPS;
         uint256 distributed = profit - toTreasury;
         if (totalWeight == 0) {
@@ -525,16 +547,18 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
 
     /// @dev Makes sure `amount` is idle (pulling from strategies in list order), then pays it.
     function _pay(address to, uint256 amount) private {
-        uint256 idle = ASSET.balanceOf(address(this));
         uint256 count = _strategies.length;
-        for (uint256 i = 0; i < count && idle < amount; ++i) {
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 idle = ASSET.balanceOf(address(this));
+            if (!(idle < amount)) break;
             address strategy = _strategies[i];
             uint256 take = amount - idle;
             uint256 debt = strategyDebt[strategy];
             if (take > debt) take = debt;
-            if (take != 0) idle += _withdrawFromStrategy(strategy, take);
+            if (take > 0) _withdrawFromStrategy(strategy, take, true);
         }
-        if (idle < amount) revert InsufficientLiquidity(idle, amount);
+        uint256 balance = ASSET.balanceOf(address(this));
+        if (balance < amount) revert InsufficientLiquidity(balance, amount);
         ASSET.safeTransfer(to, amount);
     }
 
@@ -544,8 +568,25 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         received = ASSET.balanceOf(address(this)) - before;
     }
 
-    function _withdrawFromStrategy(address strategy, uint256 amount) private returns (uint256 received) {
-        received = _pullFrom(strategy, amount);
+    /// @dev With `tolerant`, a reverting strategy is skipped (a user's withdrawal then draws on
+    /// the other strategies) instead of failing the whole call.
+    function _withdrawFromStrategy(address strategy, uint256 amount, bool tolerant) private {
+        uint256 before = ASSET.balanceOf(address(this));
+        if (tolerant) {
+            try IYieldStrategy(strategy).withdraw(amount) {
+                _bookWithdrawal(strategy, before);
+            } catch {
+                emit StrategyRecoveryFailed(strategy);
+            }
+        } else {
+            IYieldStrategy(strategy).withdraw(amount);
+            _bookWithdrawal(strategy, before);
+        }
+    }
+
+    /// @dev Repays the strategy's debt with what actually arrived (never more than the debt).
+    function _bookWithdrawal(address strategy, uint256 balanceBefore) private {
+        uint256 received = ASSET.balanceOf(address(this)) - balanceBefore;
         uint256 debt = strategyDebt[strategy];
         uint256 repaid = received > debt ? debt : received;
         strategyDebt[strategy] = debt - repaid;
@@ -553,24 +594,29 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         emit StrategyFundsReturned(strategy, received, debt - repaid);
     }
 
+    /// @dev Empties a strategy: debt cleared before the call, the outcome booked after it.
     function _recoverAll(address strategy) private returns (uint256 recovered) {
+        uint256 debt = strategyDebt[strategy];
+        _clearDebt(strategy, debt);
         uint256 before = ASSET.balanceOf(address(this));
         IYieldStrategy(strategy).withdrawAll();
-        return _closeRecovery(strategy, ASSET.balanceOf(address(this)) - before);
+        recovered = ASSET.balanceOf(address(this)) - before;
+        _bookRecovery(strategy, debt, recovered);
     }
 
-    /// @dev Books a full recovery: clears the debt, distributes a surplus, reports a shortfall.
-    function _closeRecovery(address strategy, uint256 recovered) private returns (uint256) {
-        uint256 debt = strategyDebt[strategy];
+    function _clearDebt(address strategy, uint256 debt) private {
         strategyDebt[strategy] = 0;
         totalDebt -= debt;
+    }
+
+    /// @dev A surplus over the debt is distributed like a harvest; a shortfall is reported.
+    function _bookRecovery(address strategy, uint256 debt, uint256 recovered) private {
         emit StrategyFundsReturned(strategy, recovered, 0);
         if (recovered > debt) {
             _distribute(strategy, recovered - debt);
         } else if (recovered < debt) {
             emit StrategyLossReported(strategy, debt - recovered);
         }
-        return recovered;
     }
 
     function _writeOffLoss(address strategy, uint256 loss) private {

@@ -147,11 +147,37 @@ class AuthError(SphinxError):
     exit_code = ExitCode.ERROR
 
 
+class TokenRejected(AuthError):
+    """A bearer token failed verification; `reason` is a stable machine label ('expired', ...)."""
+
+    def __init__(self, reason: str, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("reference", f"token-{reason}")
+        super().__init__(message, **kwargs)
+        self.reason = reason
+        self.details.setdefault("reason", reason)
+
+
 class StoreError(SphinxError):
     """The database is unreachable, unmigrated, or an audit chain is broken."""
 
     reference = "store-error"
     exit_code = ExitCode.ERROR
+    unavailable: bool = False
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (the API answers 503; retry later)."""
+
+    reference = "store-unavailable"
+    unavailable = True
+    default_hint = "Check that the database is running and reachable: `sphinxctl db status`."
+
+
+class AuditChainBroken(StoreError):
+    """`audit verify` found a row whose hash or link does not match (tampering or loss)."""
+
+    reference = "audit-chain-broken"
+    exit_code = ExitCode.CHECKS_FAILED
 
 
 class ChecksFailed(SphinxError):

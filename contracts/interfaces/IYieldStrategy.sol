@@ -5,7 +5,7 @@ pragma solidity 0.8.37;
 /// @author Sphinx platform
 /// @notice What SphinxYieldAggregator expects from a strategy it allocates funds to. The vault
 /// pushes tokens to the strategy and then calls `deposit`; `withdraw`/`withdrawAll` send tokens
-/// back to the vault. The vault measures its own balance and never trusts the returned values.
+/// back to the vault. The vault measures its own balance instead of trusting a strategy's word.
 interface IYieldStrategy {
     /// @notice Tells the strategy that `amount` tokens were just transferred to it by the vault.
     /// @param amount The amount transferred.
@@ -13,12 +13,10 @@ interface IYieldStrategy {
 
     /// @notice Sends up to `amount` tokens back to the vault.
     /// @param amount The amount requested.
-    /// @return returned The amount the strategy says it sent.
-    function withdraw(uint256 amount) external returns (uint256 returned);
+    function withdraw(uint256 amount) external;
 
     /// @notice Sends every token the strategy controls back to the vault.
-    /// @return returned The amount the strategy says it sent.
-    function withdrawAll() external returns (uint256 returned);
+    function withdrawAll() external;
 
     /// @notice The token the strategy accepts (must equal the vault's asset).
     /// @return token The asset address.

@@ -49,18 +49,16 @@ contract MockStrategy is IYieldStrategy {
     }
 
     /// @inheritdoc IYieldStrategy
-    function withdraw(uint256 amount) external onlyVault returns (uint256 returned) {
+    function withdraw(uint256 amount) external onlyVault {
         if (broken) revert Broken();
         uint256 balance = TOKEN.balanceOf(address(this));
-        returned = amount > balance ? balance : amount;
-        TOKEN.safeTransfer(VAULT, returned);
+        TOKEN.safeTransfer(VAULT, amount > balance ? balance : amount);
     }
 
     /// @inheritdoc IYieldStrategy
-    function withdrawAll() external onlyVault returns (uint256 returned) {
+    function withdrawAll() external onlyVault {
         if (broken) revert Broken();
-        returned = TOKEN.balanceOf(address(this));
-        TOKEN.safeTransfer(VAULT, returned);
+        TOKEN.safeTransfer(VAULT, TOKEN.balanceOf(address(this)));
     }
 
     /// @inheritdoc IYieldStrategy

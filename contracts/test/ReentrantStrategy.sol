@@ -76,18 +76,16 @@ contract ReentrantStrategy is IYieldStrategy {
     }
 
     /// @inheritdoc IYieldStrategy
-    function withdraw(uint256 amount) external returns (uint256 returned) {
+    function withdraw(uint256 amount) external {
         _reenter();
         uint256 balance = TOKEN.balanceOf(address(this));
-        returned = amount > balance ? balance : amount;
-        TOKEN.safeTransfer(address(VAULT), returned);
+        TOKEN.safeTransfer(address(VAULT), amount > balance ? balance : amount);
     }
 
     /// @inheritdoc IYieldStrategy
-    function withdrawAll() external returns (uint256 returned) {
+    function withdrawAll() external {
         _reenter();
-        returned = TOKEN.balanceOf(address(this));
-        TOKEN.safeTransfer(address(VAULT), returned);
+        TOKEN.safeTransfer(address(VAULT), TOKEN.balanceOf(address(this)));
     }
 
     /// @inheritdoc IYieldStrategy

@@ -23,6 +23,7 @@ CHECK_MODULES = (
     "sphinxctl.checks.items.configuration",
     "sphinxctl.checks.items.chains",
     "sphinxctl.checks.items.contracts",
+    "sphinxctl.checks.items.deployment",
     "sphinxctl.checks.items.roles",
     "sphinxctl.checks.items.api",
     "sphinxctl.checks.items.infrastructure",

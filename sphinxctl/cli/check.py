@@ -1,12 +1,95 @@
-"""`sphinxctl check` (filled by its own issue)."""
+"""`sphinxctl check ENV`: run the mainnet readiness checklist."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from sphinxctl.cli.context import get_state
+
+# A single command and no callback: typer makes the command itself the `check` entry, so
+# `sphinxctl check mainnet` takes ENV directly.
+app = typer.Typer(help="Run the mainnet readiness checklist.")
 
 
-@app.callback()
-def _group() -> None:
-    """Not implemented yet."""
+@app.command(name="check")
+def check(
+    ctx: typer.Context,
+    env: str | None = typer.Argument(
+        None, help="Environment to check (default: the global -e/--env).", show_default=False
+    ),
+    only: list[str] = typer.Option(
+        [],
+        "--only",
+        help="Only these areas (repeatable or comma-separated): contracts, keys, config, "
+        "chains, deployment, api, infra, monitoring, backups, incident, launch.",
+    ),
+    output_file: Path | None = typer.Option(
+        None, "--output-file", help="Write the report (in the -o format) here; print a table."
+    ),
+    allow_manual: bool = typer.Option(
+        False, "--allow-manual", help="Unattested manual items do not fail the run."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, help="Cap every check's time budget (seconds)."
+    ),
+) -> None:
+    """Run every automated checklist item concurrently; report pass/fail/warn/manual.
+
+    Exit 0 when every item passes, 3 when any fails (or a manual item is unattested without
+    --allow-manual). -o table|json|yaml|junit.
+    """
+    from sphinxctl.checks import CheckRequest, Status, run_checklist
+    from sphinxctl.checks.checklist import resolve_areas
+    from sphinxctl.checks.reporters import summary_line, table
+    from sphinxctl.cli.render import dump, emit
+    from sphinxctl.errors import ChecksFailed, ConfigError
+
+    state = get_state(ctx)
+    if env:
+        state.env = env
+    state.require_output("table", "json", "yaml", "junit")
+    if not (state.config_dir / f"{state.env}.yaml").is_file():
+        state.loaded(strict=False)  # raises the loader's ConfigError naming what exists
+    request = CheckRequest(
+        env=state.env,
+        project_root=state.project_root,
+        areas=resolve_areas(only),
+        allow_manual=allow_manual,
+        timeout=timeout,
+    )
+    try:
+        loaded, error = state.loaded(strict=False), None
+    except ConfigError as exc:
+        loaded, error = None, exc
+    state.err.print(f"checking {state.env} ({', '.join(request.areas)})…", highlight=False)
+    report = run_checklist(request, loaded, error)
+
+    def render_text(fmt: str) -> str:
+        if fmt == "junit":
+            from sphinxctl.checks.reporters import junit
+
+            return junit(report)
+        return dump(report, fmt)
+
+    if output_file is not None:
+        fmt = state.output if state.output != "table" else "json"
+        output_file.write_text(render_text(fmt), encoding="utf-8")
+        state.out.print(table(report))
+    elif state.output == "junit":
+        typer.echo(render_text("junit"), nl=False)
+    else:
+        emit(state, report, lambda: table(report))
+    if not report.ok:
+        failed = [r.id for r in report.failing() if r.status == Status.FAIL]
+        manual = [r.id for r in report.failing() if r.status == Status.MANUAL]
+        parts = [f"{len(failed)} failed: {', '.join(failed)}"] if failed else []
+        parts += [f"{len(manual)} manual item(s) unattested"] if manual else []
+        raise ChecksFailed(
+            f"{state.env} is not ready: " + "; ".join(parts),
+            hint="fix each failed item as its row says"
+            + ("; attest manual items or pass --allow-manual" if manual else ""),
+            details={"failed": failed, "unattested": manual},
+        )
+    state.err.print(summary_line(report), highlight=False)

@@ -4,18 +4,18 @@ kubernetes, monitoring, database, devnet."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
-from sphinxctl.settings.base import HexAddress, OptionalSecret, StrictModel
+from sphinxctl.settings.base import HexAddress, OptionalSecret, StrictModel, _empty_is_none
 
 
 class DeployerSettings(StrictModel):
     """The deploying account: a raw key from the environment or an encrypted keystore."""
 
     private_key: OptionalSecret = None
-    keystore_path: Path | None = None
+    keystore_path: Annotated[Path | None, BeforeValidator(_empty_is_none)] = None
     keystore_password: OptionalSecret = None
 
     @model_validator(mode="after")
@@ -72,7 +72,9 @@ class ApiSettings(StrictModel):
     workers: int = Field(default=1, ge=1, le=64)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
-    docs_enabled: bool = True
+    docs_enabled: bool | None = Field(
+        default=None, description="/docs and /openapi.json; None = on except in mainnet"
+    )
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     trusted_proxies: list[str] = Field(default_factory=list)
     default_rate_limit: RateLimitRule = RateLimitRule(capacity=60, refill_per_second=1.0)
@@ -82,7 +84,13 @@ class ApiSettings(StrictModel):
     )
     role_rate_limits: dict[str, RateLimitRule] = Field(default_factory=dict)
     sentry_dsn: OptionalSecret = None
+    signer_key: OptionalSecret = Field(
+        default=None, description="Key the API sends transactions with; default: the deployer's"
+    )
     base_url: str | None = Field(default=None, description="Where checks reach the running API")
+    chain_poll_seconds: float = Field(
+        default=15.0, gt=0, le=3600, description="How often the chain gauges are refreshed"
+    )
 
 
 class AuthKey(StrictModel):
@@ -91,6 +99,7 @@ class AuthKey(StrictModel):
     kid: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
     algorithm: Literal["HS256", "EdDSA", "ES256"]
     secret: OptionalSecret = Field(default=None, description="HS256 shared secret")
+    secret_path: Path | None = Field(default=None, description="HS256 secret file (0600)")
     private_key_path: Path | None = None
     public_key_path: Path | None = None
     retired: bool = False
@@ -105,8 +114,17 @@ class AuthSettings(StrictModel):
     active_kid: str
     keys: list[AuthKey] = Field(min_length=1)
     token_ttl_seconds: int = Field(default=3600, gt=0, le=30 * 86400)
+    max_token_ttl_seconds: int = Field(
+        default=86400, gt=0, le=30 * 86400, description="Longest lifetime issued or accepted"
+    )
     leeway_seconds: int = Field(default=10, ge=0, le=30)
     key_dir: Path = Path(".sphinxctl/keys")
+
+    @model_validator(mode="after")
+    def _ttl_bounds(self) -> AuthSettings:
+        if self.token_ttl_seconds > self.max_token_ttl_seconds:
+            raise ValueError("token_ttl_seconds must not exceed max_token_ttl_seconds")
+        return self
 
 
 class RedisSettings(StrictModel):
@@ -116,6 +134,9 @@ class RedisSettings(StrictModel):
     failure_mode: Literal["open", "closed", "local"] = "local"
     replicas: int = Field(default=1, ge=1, description="API replicas sharing the limits")
     timeout_seconds: float = Field(default=0.5, gt=0)
+    reconnect_interval_seconds: float = Field(
+        default=1.0, gt=0, description="While Redis is down, how often to try it again"
+    )
 
 
 class ResourceSettings(StrictModel):

@@ -134,6 +134,7 @@ def _wrapper_text(node: str, package_dir: Path, version_line: str, fingerprint: 
 
 def solcjs_wrapper(root: Path, build_dir: Path | None = None) -> Backend:
     """The solc-js backend, (re)generating its wrapper executable when needed."""
+    root = root.resolve()
     package_dir = _solcjs_dir(root)
     node = shutil.which("node")
     if node is None:

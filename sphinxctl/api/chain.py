@@ -1,0 +1,390 @@
+"""The API's adapter to the chains: contract reads, probes and sent transactions.
+
+JSON-RPC goes through `sphinxctl.chains.rpc.ChainClient` (timeouts, retries, failover across
+the chain's RPC URLs); calls are ABI-encoded here from the compiled artifacts' ABIs, so no web3
+contract objects are built per request. Blocking: routes call it through a thread pool.
+Reverts are decoded by the contracts' custom errors, so a refused action says why
+(`EnforcedPause`, `AccessControlUnauthorizedAccount`, ...).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sphinxctl.api.abi import AbiCodec
+from sphinxctl.api.errors import ApiProblem
+from sphinxctl.errors import ChainError
+
+if TYPE_CHECKING:
+    from sphinxctl.chains.rpc import ChainClient
+    from sphinxctl.chains.signer import Signer
+    from sphinxctl.settings import ChainSettings, Settings
+
+NFT = "SpaceFlightNFT"
+VAULT = "SphinxYieldAggregator"
+PAUSABLE = (NFT, VAULT)
+_TIERS = ("common", "uncommon", "rare", "epic", "legendary")
+
+ClientFactory = Callable[["ChainSettings", int], "ChainClient"]
+AddressSource = Callable[[], dict[str, dict[str, str]]]
+AbiSource = Callable[[], dict[str, list[dict[str, Any]]]]
+
+
+def tier_name(tier: int) -> str:
+    return _TIERS[tier] if 0 <= tier < len(_TIERS) else f"tier-{tier}"
+
+
+@dataclass
+class ChainProbe:
+    """One RPC round: reachable, right chain id, head, latency, base fee."""
+
+    chain: str
+    reachable: bool
+    chain_id: int | None = None
+    expected_chain_id: int | None = None
+    latest_block: int | None = None
+    latency_ms: float | None = None
+    base_fee_gwei: float | None = None
+    error: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.reachable and self.chain_id == self.expected_chain_id
+
+
+@dataclass
+class TokenInfo:
+    token_id: int
+    owner: str
+    phi_score: int
+    tier: int
+    token_uri: str
+
+
+@dataclass
+class VaultInfo:
+    address: str
+    paused: bool
+    emergency_shutdown: bool
+    strategies: list[str]
+    total_assets_wei: int
+    asset: str
+    asset_decimals: int
+
+
+@dataclass
+class TxOutcome:
+    tx_hash: str
+    status: str  # confirmed | failed | pending
+    block_number: int | None = None
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def default_client(chain: ChainSettings, attempts: int) -> ChainClient:
+    from sphinxctl.chains.rpc import ChainClient
+
+    return ChainClient(chain, attempts=attempts)
+
+
+class ChainGateway:
+    """Contract reads and writes on the configured chains (thread-safe)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        addresses: AddressSource,
+        abis: AbiSource,
+        *,
+        signer: Signer | None = None,
+        client_factory: ClientFactory = default_client,
+        receipt_timeout: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self._addresses = addresses
+        self._abis = abis
+        self._codec: AbiCodec | None = None
+        self.signer = signer
+        self._factory = client_factory
+        self._receipt_timeout = receipt_timeout
+        self._clients: dict[tuple[str, int], ChainClient] = {}
+        self._lock = threading.Lock()
+        self._send_locks = {name: threading.Lock() for name in settings.chains}
+
+    # --- plumbing --------------------------------------------------------------------------
+    @property
+    def codec(self) -> AbiCodec:
+        """Encoders built from the compiled ABIs (CompileError until compiled)."""
+        if self._codec is None:
+            codec = AbiCodec(self._abis())
+            with self._lock:
+                self._codec = codec
+        return self._codec
+
+    def deployed(self, chain: str) -> dict[str, str]:
+        """Contract name -> address on `chain`, from the deployment record."""
+        return dict(self._addresses().get(chain, {}))
+
+    def chain_settings(self, chain: str) -> ChainSettings:
+        found = self.settings.chains.get(chain)
+        if found is None:
+            raise ApiProblem(
+                404,
+                f"unknown chain {chain!r}",
+                reference="unknown-chain",
+                hint=f"use one of: {', '.join(self.settings.chains)}",
+            )
+        return found
+
+    def client(self, chain: str, attempts: int = 2) -> ChainClient:
+        settings = self.chain_settings(chain)
+        with self._lock:
+            key = (chain, attempts)
+            if key not in self._clients:
+                self._clients[key] = self._factory(settings, attempts)
+            return self._clients[key]
+
+    def address(self, chain: str, contract: str) -> str:
+        self.chain_settings(chain)
+        address = self.deployed(chain).get(contract)
+        if not address:
+            raise ApiProblem(
+                404,
+                f"{contract} is not deployed on {chain} in this environment",
+                reference="contract-not-deployed",
+                hint="deploy it with `sphinxctl deploy contracts`",
+            )
+        return address
+
+    def call(self, chain: str, contract: str, function: str, *args: Any) -> Any:
+        """A view call returning the decoded outputs (one value unwrapped)."""
+        from sphinxctl.chains.rpc import RpcError
+
+        address = self.address(chain, contract)
+        data = self.codec.encode_call(contract, function, args)
+        try:
+            raw = self.client(chain).call({"to": address, "data": data})
+        except RpcError as exc:
+            raise self.refused(exc, chain, f"{contract}.{function}") from None
+        if raw in ("0x", ""):
+            raise ChainError(
+                f"{chain}: {contract} at {address} returned nothing: no contract code there",
+                reference="contract-missing",
+                hint="the deployment record does not match this chain; redeploy or fix the RPC URL",
+            )
+        values = self.codec.decode_output(contract, function, len(args), raw)
+        return values[0] if len(values) == 1 else values
+
+    # --- reads -----------------------------------------------------------------------------
+    def probe(self, chain: str) -> ChainProbe:
+        settings = self.chain_settings(chain)
+        result = ChainProbe(chain=chain, reachable=False, expected_chain_id=settings.chain_id)
+        start = time.perf_counter()
+        try:
+            client = self.client(chain, attempts=1)
+            result.chain_id = client.chain_id()
+            block = client.block("latest") or {}
+            result.latency_ms = round((time.perf_counter() - start) * 1000, 2)
+            result.latest_block = int(block.get("number", "0x0"), 16)
+            if block.get("baseFeePerGas") is not None:
+                result.base_fee_gwei = int(block["baseFeePerGas"], 16) / 1e9
+            result.reachable = True
+            if result.chain_id != settings.chain_id:
+                result.error = f"chain id {result.chain_id}, expected {settings.chain_id}"
+        except Exception as exc:
+            result.error = _short(exc)
+        return result
+
+    def code_present(self, chain: str) -> dict[str, bool]:
+        """Whether each recorded contract has code at its address."""
+        client = self.client(chain, attempts=1)
+        present: dict[str, bool] = {}
+        for name, address in self.deployed(chain).items():
+            try:
+                present[name] = client.code(address) not in ("0x", "", "0x0")
+            except Exception:
+                present[name] = False
+        return present
+
+    def token(self, chain: str, token_id: int) -> TokenInfo:
+        owner = self.call(chain, NFT, "ownerOf", token_id)
+        return TokenInfo(
+            token_id=token_id,
+            owner=_checksum(owner),
+            phi_score=int(self.call(chain, NFT, "phiScore", token_id)),
+            tier=int(self.call(chain, NFT, "rarityTier", token_id)),
+            token_uri=str(self.call(chain, NFT, "tokenURI", token_id)),
+        )
+
+    def phi_scores(self, chain: str, token_ids: list[int]) -> dict[int, int | None]:
+        """Phi score per token id; None for tokens that do not exist."""
+        scores: dict[int, int | None] = {}
+        for token_id in token_ids:
+            try:
+                scores[token_id] = int(self.call(chain, NFT, "phiScore", token_id))
+            except ApiProblem as exc:
+                if exc.status != 404:
+                    raise
+                scores[token_id] = None
+        return scores
+
+    def all_scores(self, chain: str) -> dict[int, int]:
+        """Every minted token's phi score (token ids run 1..totalMinted)."""
+        total = int(self.call(chain, NFT, "totalMinted"))
+        return {i: int(self.call(chain, NFT, "phiScore", i)) for i in range(1, total + 1)}
+
+    def rarity_root(self, chain: str) -> bytes:
+        return bytes(self.call(chain, NFT, "rarityRoot"))
+
+    def paused(self, chain: str, contract: str) -> bool:
+        return bool(self.call(chain, contract, "paused"))
+
+    def vault(self, chain: str) -> VaultInfo:
+        asset = _checksum(self.call(chain, VAULT, "asset"))
+        try:
+            raw = self.client(chain).call({"to": asset, "data": "0x313ce567"})  # decimals()
+            decimals = int(raw, 16) if raw not in ("0x", "") else 18
+        except Exception:
+            decimals = 18
+        return VaultInfo(
+            address=self.address(chain, VAULT),
+            paused=self.paused(chain, VAULT),
+            emergency_shutdown=bool(self.call(chain, VAULT, "emergencyShutdown")),
+            strategies=[_checksum(s) for s in self.call(chain, VAULT, "strategies")],
+            total_assets_wei=int(self.call(chain, VAULT, "totalAssets")),
+            asset=asset,
+            asset_decimals=decimals,
+        )
+
+    # --- writes ----------------------------------------------------------------------------
+    def transact(
+        self,
+        chain: str,
+        contract: str,
+        function: str,
+        *args: Any,
+        on_sent: Callable[[str], None] | None = None,
+    ) -> TxOutcome:
+        """Simulate, sign, send and wait for one contract call from the API's signer.
+
+        A call the chain would refuse raises ApiProblem 409 naming the contract's error, and
+        nothing is sent. `on_sent(tx_hash)` runs right after the broadcast (to record it).
+        """
+        from sphinxctl.chains.fees import quote_fees
+        from sphinxctl.chains.rpc import RpcError
+
+        if self.signer is None:
+            raise ApiProblem(
+                503,
+                "the API has no signing key configured, so it cannot send transactions",
+                reference="signer-not-configured",
+                hint="set api.signer_key (SPHINXCTL_API__SIGNER_KEY) or deployer.private_key",
+            )
+        settings = self.chain_settings(chain)
+        client = self.client(chain)
+        label = f"{contract}.{function}"
+        call = {
+            "from": self.signer.address,
+            "to": self.address(chain, contract),
+            "data": self.codec.encode_call(contract, function, args),
+        }
+        with self._send_locks[chain]:
+            try:
+                gas = client.estimate_gas(call)
+            except RpcError as exc:
+                raise self.refused(exc, chain, label) from None
+            fees = quote_fees(client)
+            if fees.above_ceiling:
+                raise ApiProblem(
+                    503,
+                    f"{chain} base fee {fees.base_fee_wei / 1e9:.2f} gwei is above the "
+                    f"configured ceiling of {settings.max_base_fee_gwei} gwei",
+                    reference="fee-ceiling",
+                    hint="retry later, or raise chains.<chain>.max_base_fee_gwei",
+                )
+            signed = self.signer.sign(
+                {
+                    **call,
+                    "nonce": client.nonce(self.signer.address, "pending"),
+                    "gas": gas * 12 // 10 + 10_000,
+                    "maxFeePerGas": fees.max_fee_wei,
+                    "maxPriorityFeePerGas": fees.priority_fee_wei,
+                    "chainId": settings.chain_id,
+                    "type": 2,
+                    "value": 0,
+                }
+            )
+            try:
+                client.send_raw(signed.raw)
+            except RpcError as exc:
+                raise self.refused(exc, chain, label) from None
+        if on_sent is not None:
+            on_sent(signed.tx_hash)
+        return self.wait(chain, signed.tx_hash)
+
+    def wait(self, chain: str, tx_hash: str) -> TxOutcome:
+        """The receipt's outcome, or `pending` when none arrives within the timeout."""
+        settings = self.chain_settings(chain)
+        timeout = self._receipt_timeout or min(settings.stuck_timeout_seconds, 60.0)
+        deadline = time.monotonic() + timeout
+        client = self.client(chain)
+        delay = 0.02
+        while True:
+            receipt = client.receipt(tx_hash)
+            if receipt is not None:
+                return TxOutcome(
+                    tx_hash=tx_hash,
+                    status="confirmed" if int(receipt.get("status", "0x0"), 16) == 1 else "failed",
+                    block_number=int(receipt["blockNumber"], 16),
+                    logs=list(receipt.get("logs") or []),
+                )
+            if time.monotonic() >= deadline:
+                return TxOutcome(tx_hash=tx_hash, status="pending")
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    # --- errors ----------------------------------------------------------------------------
+    def refused(self, exc: Any, chain: str, what: str) -> ApiProblem:
+        """ApiProblem for an error the node answered: 404 for a missing token, 409 otherwise."""
+        name, args = self.codec.decode_error(_revert_data(exc.data))
+        if name == "ERC721NonexistentToken":
+            return ApiProblem(404, "no such token", reference="token-not-found")
+        reason = name or exc.message or "execution reverted"
+        return ApiProblem(
+            409,
+            f"{chain}: {what} was refused by the contract: {reason}",
+            reference="contract-refused",
+            details={"revert": name, "args": args} if name else {"revert": reason},
+            hint=_REVERT_HINTS.get(name or ""),
+        )
+
+
+def _revert_data(data: Any) -> str | None:
+    if isinstance(data, dict):
+        data = data.get("data")
+    return data if isinstance(data, str) else None
+
+
+def _checksum(address: str) -> str:
+    from sphinxctl.validation import to_checksum_address
+
+    return to_checksum_address(address)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+_REVERT_HINTS = {
+    "EnforcedPause": "the contract is paused; an admin can unpause it",
+    "ExpectedPause": "the contract is not paused",
+    "PhiScoreOutOfBounds": "use a phi score within the contract's current bounds",
+    "AccessControlUnauthorizedAccount": "the API's signer lacks the role this call needs",
+    "EmergencyShutdownActive": "the vault is already in emergency shutdown",
+    "ERC721InvalidReceiver": "the recipient cannot receive ERC-721 tokens",
+}
+

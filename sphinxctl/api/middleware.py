@@ -1,0 +1,227 @@
+"""ASGI middleware of the API server (pure ASGI: no per-request task or body buffering).
+
+`RequestContextMiddleware` (outermost) gives every request an id, times it, adds security
+headers, records Prometheus metrics by route template (never raw paths), writes the JSON
+access line, and turns any unhandled exception into a JSON 500. `BodyLimitMiddleware`
+refuses bodies above the configured size with 413, whether declared or streamed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from sphinxctl import metrics
+from sphinxctl.api.errors import problem_body
+from sphinxctl.api.logs import ACCESS_LOGGER, ERROR_LOGGER, log_event, redact_query
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+UNMATCHED_ROUTE = "<unmatched>"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+_DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
+    b"https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'"
+)
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"geolocation=(), camera=(), microphone=()"),
+)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/api/v1/nfts/{chain}/{token_id}`), never the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+def request_id_of(scope: Scope) -> str | None:
+    state = scope.get("state")
+    if isinstance(state, MutableMapping):
+        value = state.get("request_id")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], headers: Any = ()) -> None:
+    payload = json.dumps(body).encode()
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestContextMiddleware:
+    """Request id, timing, security headers, metrics, access log, last-resort JSON 500."""
+
+    def __init__(self, app: ASGIApp, *, on_exception: Callable[[BaseException], None]) -> None:
+        self.app = app
+        self.on_exception = on_exception
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        path = scope.get("path", "")
+        status = 500
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = int(message["status"])
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers.append((b"x-request-id", request_id.encode()))
+                elapsed_ms = (time.perf_counter() - start) * 1000
+                headers.append((b"server-timing", f"app;dur={elapsed_ms:.2f}".encode()))
+                headers.extend(h for h in _SECURITY_HEADERS if h[0] not in names)
+                if b"content-security-policy" not in names:
+                    csp = _DOCS_CSP if path in _DOCS_PATHS else _API_CSP
+                    headers.append((b"content-security-policy", csp))
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            status = 500
+            metrics.ERRORS.labels(component="api", kind="unhandled_exception").inc()
+            self.on_exception(exc)
+            logging.getLogger(ERROR_LOGGER).error(
+                "unhandled exception",
+                exc_info=exc,
+                extra={"fields": {"request_id": request_id, "route": route_template(scope)}},
+            )
+            if not started:
+                body = problem_body(
+                    "internal-error",
+                    "the server failed to handle the request",
+                    request_id,
+                    hint="retry later; report the request id if it persists",
+                )
+                await send_json(send_wrapper, 500, body)
+        finally:
+            self._record(scope, state, status, time.perf_counter() - start, request_id)
+
+    def _record(
+        self, scope: Scope, state: Any, status: int, seconds: float, request_id: str
+    ) -> None:
+        route = route_template(scope)
+        method = scope.get("method", "")
+        metrics.REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+        metrics.API_LATENCY.labels(route=route, method=method).observe(seconds)
+        if status >= 500:
+            metrics.ERRORS.labels(component="api", kind=f"http_{status}").inc()
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        principal = state.get("principal") if isinstance(state, MutableMapping) else None
+        client = scope.get("client")
+        query = scope.get("query_string", b"").decode("latin-1")
+        log_event(
+            ACCESS_LOGGER,
+            "request",
+            request_id=request_id,
+            method=method,
+            route=route,
+            path=scope.get("path", ""),
+            query=redact_query(query),
+            status=status,
+            duration_ms=round(seconds * 1000, 3),
+            client=client[0] if client else None,
+            sub=getattr(principal, "subject", None),
+            role=getattr(principal, "role", None),
+            user_agent=_header(scope, b"user-agent"),
+        )
+
+
+class BodyTooLarge(Exception):
+    """Raised inside the app when a streamed body exceeds the limit."""
+
+
+class BodyLimitMiddleware:
+    """413 for bodies above `max_bytes` (by Content-Length, or counted while streaming)."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = problem_body(
+            "body-too-large",
+            f"request body exceeds the limit of {self.max_bytes} bytes",
+            request_id_of(scope),
+        )
+        await send_json(send, 413, body, [(b"connection", b"close")])
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    value = _header(scope, b"x-request-id")
+    return value if value and _REQUEST_ID.match(value) else None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None

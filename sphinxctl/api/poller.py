@@ -1,0 +1,100 @@
+"""Background poller of the configured RPCs: keeps the chain gauges current.
+
+Every `interval` seconds, for each chain (concurrently, in threads): reachability and chain
+id (sphinxos_blockchain_connected, sphinxos_node_health), base fee (sphinxos_gas_price_gwei),
+and the deployed contracts' state (sphinxos_contract_paused, sphinxos_vault_emergency_shutdown,
+sphinxos_vault_total_assets). A failing chain sets its gauges to 0 and never stops the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sphinxctl import metrics
+from sphinxctl.api.chain import PAUSABLE, VAULT, ChainGateway, ChainProbe
+
+_log = logging.getLogger("sphinxctl.api.poller")
+
+
+class ChainPoller:
+    """Runs `poll_once` every `interval` seconds until stopped."""
+
+    def __init__(
+        self,
+        gateway: ChainGateway,
+        interval: float,
+        *,
+        extra: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.interval = interval
+        self.extra = extra
+        self.latest: dict[str, ChainProbe] = {}
+        self.rounds = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def poll_once(self) -> dict[str, ChainProbe]:
+        chains = list(self.gateway.settings.chains)
+        probes = await asyncio.gather(*(asyncio.to_thread(self._poll_chain, c) for c in chains))
+        self.latest = {probe.chain: probe for probe in probes}
+        if self.extra is not None:
+            try:
+                await self.extra()
+            except Exception as exc:
+                _log.warning("poller extra step failed: %s", type(exc).__name__)
+        self.rounds += 1
+        return self.latest
+
+    def _poll_chain(self, chain: str) -> ChainProbe:
+        probe = self.gateway.probe(chain)
+        metrics.BLOCKCHAIN_CONNECTED.labels(chain=chain).set(1 if probe.reachable else 0)
+        metrics.NODE_HEALTH.labels(chain=chain).set(1 if probe.healthy else 0)
+        if not probe.reachable:
+            metrics.ERRORS.labels(component="chain", kind="rpc_unreachable").inc()
+            return probe
+        if probe.base_fee_gwei is not None:
+            metrics.GAS_PRICE_GWEI.labels(chain=chain).set(probe.base_fee_gwei)
+        if not probe.healthy:
+            return probe
+        deployed = self.gateway.deployed(chain)
+        for name in PAUSABLE:
+            if name not in deployed:
+                continue
+            try:
+                paused = self.gateway.paused(chain, name)
+                metrics.CONTRACT_PAUSED.labels(chain=chain, contract=name).set(1 if paused else 0)
+            except Exception:
+                metrics.ERRORS.labels(component="chain", kind="contract_read").inc()
+        if VAULT in deployed:
+            try:
+                vault = self.gateway.vault(chain)
+                metrics.VAULT_SHUTDOWN.labels(chain=chain).set(1 if vault.emergency_shutdown else 0)
+                scale = 10**vault.asset_decimals
+                metrics.VAULT_TVL.labels(chain=chain).set(vault.total_assets_wei / scale)
+            except Exception:
+                metrics.ERRORS.labels(component="chain", kind="contract_read").inc()
+        return probe
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never let one bad round end the poller
+                _log.warning("chain poll failed: %s", type(exc).__name__)
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name="chain-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,164 @@
+"""Request and response models of the API (what OpenAPI documents and clients rely on)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HEX32_PATTERN = r"^0x[0-9a-f]{64}$"
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class ChainReadiness(BaseModel):
+    chain: str
+    ok: bool
+    reachable: bool
+    chain_id: int | None = None
+    expected_chain_id: int | None = None
+    latest_block: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+class ComponentReadiness(BaseModel):
+    ok: bool
+    latency_ms: float | None = None
+    detail: str | None = None
+
+
+class ContractPresence(BaseModel):
+    chain: str
+    contract: str
+    address: str
+    present: bool
+
+
+class ReadinessReport(BaseModel):
+    """What /health/ready found; `failed` names every part that is not ready."""
+
+    ready: bool
+    failed: list[str]
+    chains: list[ChainReadiness]
+    redis: ComponentReadiness
+    database: ComponentReadiness
+    contracts: list[ContractPresence]
+
+
+class ContractEntry(BaseModel):
+    contract: str
+    address: str
+    explorer_url: str | None = None
+
+
+class ChainContracts(BaseModel):
+    chain: str
+    chain_id: int
+    display_name: str
+    contracts: list[ContractEntry]
+
+
+class ContractsResponse(BaseModel):
+    environment: str
+    chains: list[ChainContracts]
+
+
+class Token(BaseModel):
+    chain: str
+    token_id: int
+    owner: str
+    phi_score: int
+    rarity_tier: int = Field(description="0 common .. 4 legendary")
+    rarity_tier_name: str
+    token_uri: str
+
+
+class RankedToken(BaseModel):
+    token_id: int
+    phi_score: int
+    rank: int = Field(description="1 = highest phi score among the given tokens")
+    rarity_tier: int
+    snapshot_rank: int | None = Field(
+        default=None, description="Rank in the latest published snapshot, when the token is in it"
+    )
+
+
+class RarityRanking(BaseModel):
+    chain: str
+    ranking: list[RankedToken]
+    missing: list[int] = Field(description="Requested ids that are not minted")
+
+
+class SnapshotResponse(BaseModel):
+    chain: str
+    snapshot_id: int
+    root: str = Field(pattern=HEX32_PATTERN)
+    leaf_count: int
+    published: bool
+    tx_hash: str | None = None
+
+
+class RarityProof(BaseModel):
+    chain: str
+    token_id: int
+    phi_score: int
+    rank: int
+    leaf: str = Field(pattern=HEX32_PATTERN)
+    proof: list[str]
+    root: str = Field(pattern=HEX32_PATTERN)
+    onchain_root: str = Field(pattern=HEX32_PATTERN)
+    verified: bool = Field(description="The proof leads to the root published on chain")
+    snapshot_id: int
+
+
+class MintRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recipient: str = Field(description="EIP-55 checksummed (or single-case) address")
+    phi_score: int
+
+
+class TransactionResponse(BaseModel):
+    chain: str
+    tx_hash: str
+    status: Literal["confirmed", "failed", "pending"]
+    block_number: int | None = None
+
+
+class MintResponse(TransactionResponse):
+    token_id: int | None = None
+    recipient: str
+    phi_score: int
+
+
+class PauseResponse(TransactionResponse):
+    contract: str
+    paused: bool
+
+
+class ShutdownResponse(TransactionResponse):
+    emergency_shutdown: bool
+
+
+class VaultState(BaseModel):
+    chain: str
+    address: str
+    paused: bool
+    emergency_shutdown: bool
+    strategies: list[str]
+    total_assets_wei: str = Field(description="Decimal string (uint256)")
+    total_assets: float = Field(description="In whole asset tokens")
+    asset: str
+
+
+class WhoAmI(BaseModel):
+    subject: str
+    role: str
+    permissions: list[str]
+    token_id: str | None = None
+    expires_at: int | None = None

@@ -1,0 +1,1 @@
+"""The automated checks, one module per area; each function is registered under its item id."""

@@ -1,0 +1,60 @@
+"""Monitoring and alerting: promtool on the alert rules and their tests, metric coverage."""
+
+from __future__ import annotations
+
+from sphinxctl.checks.context import CheckContext
+from sphinxctl.checks.registry import Outcome, check, failed, passed
+
+PROMTOOL_HINT = "fix the rule file promtool names (see alert_rules/), then rerun"
+
+
+def _tail(text: str, lines: int = 6) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(kept[-lines:])
+
+
+@check("MON-001", "alert-rules-valid")
+def alert_rules_valid(ctx: CheckContext) -> Outcome:
+    """The alert rules are valid (promtool check rules)."""
+    from sphinxctl.monitoring import run_promtool_check, rule_files
+
+    result = run_promtool_check(ctx.project_root, timeout=ctx.io_timeout)
+    if not result.ok:
+        return failed(f"promtool check rules: {_tail(result.output)}", PROMTOOL_HINT)
+    return passed(f"{len(rule_files(ctx.project_root))} rule files valid")
+
+
+@check("MON-002", "alert-rules-tested")
+def alert_rules_tested(ctx: CheckContext) -> Outcome:
+    """The alert rules' unit tests pass (promtool test rules)."""
+    from sphinxctl.monitoring import rule_test_files, run_promtool_test
+
+    result = run_promtool_test(ctx.project_root, timeout=ctx.io_timeout)
+    if not result.ok:
+        return failed(
+            f"promtool test rules: {_tail(result.output)}",
+            "run `promtool test rules alert_rules/tests/*.yaml` and fix the failing case",
+        )
+    return passed(f"{len(rule_test_files(ctx.project_root))} rule test files pass")
+
+
+@check("MON-003", "alert-metric-coverage")
+def alert_metric_coverage(ctx: CheckContext) -> Outcome:
+    """Every alerted metric family is watched by a rule; rules use only defined metrics."""
+    from sphinxctl.monitoring import check_coverage
+
+    report = check_coverage(ctx.project_root)
+    if report.ok:
+        return passed("every alerted metric family has a rule; every rule metric exists")
+    problems = []
+    if report.uncovered_families:
+        problems.append("no alert watches: " + ", ".join(report.uncovered_families))
+    if report.undefined_metrics:
+        problems.append("rules use undefined metrics: " + ", ".join(report.undefined_metrics))
+    if report.unknown_recordings:
+        problems.append("unknown recording rules: " + ", ".join(report.unknown_recordings))
+    return failed(
+        "; ".join(problems),
+        "add an alert for each family, or fix the metric names (sphinxctl/metrics.py)",
+        **report.model_dump(),
+    )

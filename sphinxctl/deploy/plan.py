@@ -1,0 +1,192 @@
+"""Deployment and handover plans, built from configuration alone.
+
+Deploy plan per chain: on env `local` a DevnetSPX stand-in for the SPX token (marked local-only;
+`contracts.deploy_local_token` is refused by the settings outside `local`, and this module
+refuses it again), then SphinxYieldAggregator(asset, treasury, deployer), then
+SpaceFlightNFT(asset, treasury, deployer, base_uri, royalty_bps), then setPhiBounds when the
+configured bounds differ from the constructor's, then OPERATOR_ROLE / MINTER_ROLE grants.
+
+Handover plan per chain: (env local without a configured Safe) a Safe 1.4.1 singleton, proxy
+factory and 2-of-3 proxy; a check that the Safe matches the configured owners and threshold;
+DEFAULT_ADMIN_ROLE and ADMIN_ROLE granted to the Safe; a check that the Safe holds them; then the
+deployer renounces every role it holds, DEFAULT_ADMIN_ROLE last.
+"""
+
+from __future__ import annotations
+
+from sphinxctl.deploy.encoding import ZERO32, encode_call, role_id
+from sphinxctl.deploy.models import ChainPlan, Condition, PlanStep, Ref
+from sphinxctl.errors import ConfigError
+from sphinxctl.settings import ChainSettings, Settings
+from sphinxctl.settings.base import ZERO_ADDRESS
+
+AGGREGATOR = "SphinxYieldAggregator"
+NFT = "SpaceFlightNFT"
+LOCAL_TOKEN = "DevnetSPX"
+ROLE_CONTRACTS = (AGGREGATOR, NFT)
+LOCAL_TOKEN_SUPPLY = 1_000_000_000 * 10**18
+CONSTRUCTOR_PHI_BOUNDS = (200, 1000)
+DEPLOYER = Ref(ref="deployer")
+SAFE = Ref(ref="Safe")
+SAFE_SETUP = "setup(address[],uint256,address,bytes,address,address,uint256,address)"
+GRANT = "grantRole(bytes32,address)"
+RENOUNCE = "renounceRole(bytes32,address)"
+
+
+def _deploy(contract: str, args: list[Ref | int | str], **extra: object) -> PlanStep:
+    return PlanStep(
+        intent=f"deploy:{contract}",
+        kind="deploy",
+        contract=contract,
+        artifact=str(extra.pop("artifact", contract)),
+        args=args,
+        description=f"deploy {contract}",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _grant(contract: str, role: str, account: Ref | str, phase: str = "deploy") -> PlanStep:
+    who = account.ref if isinstance(account, Ref) else account
+    return PlanStep(
+        intent=f"{'handover:' if phase == 'handover' else ''}grant:{contract}:{role}:{who}",
+        kind="call",
+        phase=phase,  # type: ignore[arg-type]
+        contract=contract,
+        function=GRANT,
+        args=[role_id(role), account],
+        description=f"grant {role} on {contract} to {who}",
+        skip_when=Condition(kind="has_role", role=role, account=account),
+    )
+
+
+def _address_setting(value: str | None, key: str, env: str) -> str:
+    if not value:
+        raise ConfigError(
+            f"{key} is not set for environment {env!r}",
+            hint=f"set {key} in environments/{env}.yaml",
+            reference="config-missing-address",
+        )
+    if value.lower() == ZERO_ADDRESS:
+        raise ConfigError(
+            f"{key} is the zero-address placeholder in environments/{env}.yaml",
+            hint="set the real address before deploying",
+            reference="config-placeholder-address",
+        )
+    return value
+
+
+def build_deploy_plan(settings: Settings, chain: ChainSettings) -> ChainPlan:
+    """The deployment of the platform's contracts on one chain, from configuration."""
+    contracts = settings.contracts
+    env = settings.environment
+    treasury = _address_setting(contracts.treasury, "contracts.treasury", env)
+    steps: list[PlanStep] = []
+    asset: Ref | str
+    if contracts.deploy_local_token:
+        if env != "local":
+            raise ConfigError(
+                f"contracts.deploy_local_token is set for environment {env!r}",
+                hint="the DevnetSPX stand-in is local-only; set contracts.spx_token instead",
+                reference="config-local-token",
+            )
+        steps.append(_deploy(LOCAL_TOKEN, [DEPLOYER, LOCAL_TOKEN_SUPPLY], local_only=True))
+        asset = Ref(ref=LOCAL_TOKEN)
+    else:
+        asset = _address_setting(
+            contracts.spx_token.get(chain.name), f"contracts.spx_token.{chain.name}", env
+        )
+    steps.append(_deploy(AGGREGATOR, [asset, treasury, DEPLOYER]))
+    steps.append(
+        _deploy(NFT, [asset, treasury, DEPLOYER, contracts.base_uri, contracts.royalty_bps])
+    )
+    if (contracts.phi_min, contracts.phi_max) != CONSTRUCTOR_PHI_BOUNDS:
+        steps.append(
+            PlanStep(
+                intent=f"call:{NFT}:setPhiBounds:{contracts.phi_min}:{contracts.phi_max}",
+                kind="call",
+                contract=NFT,
+                function="setPhiBounds(uint16,uint16)",
+                args=[contracts.phi_min, contracts.phi_max],
+                description=f"set phi bounds {contracts.phi_min}..{contracts.phi_max} on {NFT}",
+            )
+        )
+    steps += [_grant(AGGREGATOR, "OPERATOR_ROLE", op) for op in contracts.operators]
+    steps += [_grant(NFT, "MINTER_ROLE", minter) for minter in contracts.minters]
+    return ChainPlan(chain=chain.name, phase="deploy", steps=steps)
+
+
+def safe_setup_data(owners: list[str], threshold: int) -> str:
+    """Calldata of Safe.setup: owners, threshold, no module, no fallback handler, no payment."""
+    return encode_call(
+        SAFE_SETUP, [owners, threshold, ZERO_ADDRESS, b"", ZERO_ADDRESS, ZERO_ADDRESS, 0, ZERO_ADDRESS]
+    )
+
+
+def build_handover_plan(
+    settings: Settings,
+    chain: ChainSettings,
+    *,
+    deploy_safe: bool,
+    contracts: list[str],
+    held: dict[str, list[str]],
+) -> ChainPlan:
+    """Move admin roles of `contracts` to the Safe; `held` = roles the deployer holds now."""
+    steps: list[PlanStep] = []
+    if deploy_safe:
+        multisig = settings.multisig
+        steps.append(_deploy("SafeSingleton", [], artifact="Safe", phase="handover"))
+        steps.append(_deploy("SafeProxyFactory", [], phase="handover"))
+        steps.append(
+            PlanStep(
+                intent="handover:create:Safe",
+                kind="call",
+                phase="handover",
+                contract="SafeProxyFactory",
+                function="createProxyWithNonce(address,bytes,uint256)",
+                args=[
+                    Ref(ref="SafeSingleton"),
+                    safe_setup_data(multisig.owners, multisig.threshold),
+                    0,
+                ],
+                description=f"create the {multisig.threshold}-of-{len(multisig.owners)} Safe",
+                produces="Safe",
+            )
+        )
+    steps.append(
+        PlanStep(
+            intent="check:safe",
+            kind="check",
+            phase="handover",
+            contract="Safe",
+            description="check the Safe's owners and threshold",
+        )
+    )
+    for contract in contracts:
+        for role in ("DEFAULT_ADMIN_ROLE", "ADMIN_ROLE"):
+            steps.append(_grant(contract, role, SAFE, phase="handover"))
+    steps.append(
+        PlanStep(
+            intent="check:safe-roles",
+            kind="check",
+            phase="handover",
+            contract="Safe",
+            description="check the Safe holds the admin roles",
+        )
+    )
+    for contract in contracts:
+        roles = set(held.get(contract, [])) | {"ADMIN_ROLE", "DEFAULT_ADMIN_ROLE"}
+        ordered = sorted(roles - {"DEFAULT_ADMIN_ROLE"}) + ["DEFAULT_ADMIN_ROLE"]
+        for role in ordered:
+            steps.append(
+                PlanStep(
+                    intent=f"handover:renounce:{contract}:{role}",
+                    kind="call",
+                    phase="handover",
+                    contract=contract,
+                    function=RENOUNCE,
+                    args=[role_id(role) if role != "DEFAULT_ADMIN_ROLE" else ZERO32, DEPLOYER],
+                    description=f"renounce {role} on {contract}",
+                    skip_when=Condition(kind="lacks_role", role=role, account=DEPLOYER),
+                )
+            )
+    return ChainPlan(chain=chain.name, phase="handover", steps=steps)

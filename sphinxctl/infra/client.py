@@ -1,0 +1,310 @@
+"""The one adapter to the official `kubernetes` client (DynamicClient, server-side apply).
+
+Every request goes through `_call`: 5xx, 429 and 409 answers and dropped connections are
+retried with bounded exponential backoff; anything else, or the last failure, becomes a
+KubernetesError whose text never carries a secret value.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sphinxctl.errors import KubernetesError
+from sphinxctl.infra.applyset import FIELD_MANAGER
+from sphinxctl.infra.secret_values import scrub
+
+T = TypeVar("T")
+RETRY_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff: `attempts` tries, delays base*2^n capped at max_delay."""
+
+    attempts: int = 5
+    base_delay: float = 0.25
+    max_delay: float = 4.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        wanted = self.base_delay * (2 ** (attempt - 1)) * random.uniform(0.75, 1.0)
+        if retry_after is not None:
+            wanted = max(wanted, retry_after)
+        return min(wanted, self.max_delay)
+
+
+class KubeApi:
+    """A connection to one cluster: get, list, server-side apply, delete."""
+
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        secrets: list[str] | None = None,
+        request_timeout: tuple[float, float] = (5.0, 30.0),
+    ) -> None:
+        self._api_client = api_client
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._secrets = list(secrets or [])
+        self._timeout = request_timeout
+        self._cache_dir = tempfile.mkdtemp(prefix="sphinxctl-discovery-")
+        self._dynamic: Any = None
+        self.host: str = str(api_client.configuration.host)
+
+    @classmethod
+    def connect(cls, kubeconfig: Path | None, context: str | None, **kwargs: Any) -> KubeApi:
+        """A client from a kubeconfig file and context, like kubectl (defaults: $KUBECONFIG or
+        ~/.kube/config, and its current context)."""
+        from kubernetes import config
+        from kubernetes.config.config_exception import ConfigException
+
+        try:
+            api_client = config.new_client_from_config(
+                config_file=str(kubeconfig) if kubeconfig else None,
+                context=context,
+                persist_config=False,
+            )
+        except (ConfigException, OSError, TypeError, ValueError) as exc:
+            where = str(kubeconfig) if kubeconfig else "the default kubeconfig"
+            raise KubernetesError(
+                f"cannot load {where}" + (f" (context {context!r})" if context else "")
+                + f": {exc}",
+                hint="set kubernetes.kubeconfig / kubernetes.context in the environment file, "
+                "or pass --kubeconfig / --context",
+                reference="kubeconfig-invalid",
+            ) from None
+        return cls(api_client, **kwargs)
+
+    def add_secrets(self, values: list[str]) -> None:
+        """Values to scrub from any error text."""
+        self._secrets.extend(values)
+
+    def close(self) -> None:
+        self._api_client.close()
+        shutil.rmtree(self._cache_dir, ignore_errors=True)
+
+    def __enter__(self) -> KubeApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- discovery ------------------------------------------------------------------------
+
+    @property
+    def dynamic(self) -> Any:
+        if self._dynamic is None:
+            from kubernetes.dynamic import DynamicClient
+
+            cache = str(Path(self._cache_dir) / "discovery.json")
+            self._dynamic = self._call(
+                "discover the API", lambda: DynamicClient(self._api_client, cache_file=cache)
+            )
+        return self._dynamic
+
+    def resource(self, api_version: str, kind: str) -> Any:
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        try:
+            return self._call(
+                f"discover {api_version} {kind}",
+                lambda: self.dynamic.resources.get(api_version=api_version, kind=kind),
+            )
+        except ResourceNotFoundError:
+            raise KubernetesError(
+                f"the cluster at {self.host} does not serve {api_version} {kind}",
+                hint="check the Kubernetes version of the cluster (1.29 or newer is expected)",
+                reference="kubernetes-unknown-kind",
+            ) from None
+
+    def api_version_of(self, group: str, kind: str) -> str:
+        """The preferred apiVersion the cluster serves `kind` of `group` under."""
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        try:
+            found = self.dynamic.resources.search(group=group or None, kind=kind)
+        except ResourceNotFoundError:
+            found = []
+        found = [r for r in found if getattr(r, "kind", None) == kind and r.group == group]
+        if not found:
+            raise KubernetesError(
+                f"the cluster at {self.host} does not serve {kind}.{group}",
+                reference="kubernetes-unknown-kind",
+            )
+        preferred = [r for r in found if r.preferred] or found
+        return str(preferred[0].group_version)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None) -> dict | None:
+        """The live object, or None when it does not exist."""
+        resource = self.resource(api_version, kind)
+        ns = namespace if resource.namespaced else None
+        return self._call(
+            f"get {kind} {self._where(name, ns)}",
+            lambda: _to_dict(
+                resource.get(name=name, namespace=ns, _request_timeout=self._timeout)
+            ),
+            missing_ok=True,
+        )
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None, label_selector: str | None
+    ) -> list[dict[str, Any]]:
+        resource = self.resource(api_version, kind)
+        ns = namespace if resource.namespaced else None
+
+        def run() -> list[dict[str, Any]]:
+            found = resource.get(
+                namespace=ns, label_selector=label_selector, _request_timeout=self._timeout
+            )
+            body = _to_dict(found) or {}
+            items = body.get("items") or []
+            for item in items:
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+            return list(items)
+
+        return self._call(f"list {kind} in {ns or 'the cluster'}", run)
+
+    def apply(self, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """Server-side apply of `obj` (fieldManager sphinxctl, fieldValidation Strict)."""
+        meta = obj["metadata"]
+        resource = self.resource(obj["apiVersion"], obj["kind"])
+        ns = meta.get("namespace") if resource.namespaced else None
+
+        def run() -> dict[str, Any]:
+            result = resource.server_side_apply(
+                body=obj,
+                name=meta["name"],
+                namespace=ns,
+                field_manager=FIELD_MANAGER,
+                dry_run="All" if dry_run else None,
+                query_params=[("fieldValidation", "Strict")],
+                _request_timeout=self._timeout,
+            )
+            return _to_dict(result) or {}
+
+        verb = "dry-run apply" if dry_run else "apply"
+        return self._call(f"{verb} {obj['kind']} {self._where(meta['name'], ns)}", run)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None) -> bool:
+        """Delete (background propagation); False when the object was already gone."""
+        resource = self.resource(api_version, kind)
+        ns = namespace if resource.namespaced else None
+        done = self._call(
+            f"delete {kind} {self._where(name, ns)}",
+            lambda: resource.delete(
+                name=name,
+                namespace=ns,
+                propagation_policy="Background",
+                _request_timeout=self._timeout,
+            ),
+            missing_ok=True,
+        )
+        return done is not None
+
+    # -- errors and retries ----------------------------------------------------------------
+
+    @staticmethod
+    def _where(name: str, namespace: str | None) -> str:
+        return f"{namespace}/{name}" if namespace else name
+
+    def _call(self, what: str, fn: Callable[[], T], *, missing_ok: bool = False) -> T:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return fn()
+            except ApiException as exc:
+                status = int(exc.status or 0)
+                if status == 404 and missing_ok:
+                    return None  # type: ignore[return-value]
+                if status in RETRY_STATUSES and attempt < self.retry.attempts:
+                    self._sleep(self.retry.delay(attempt, _retry_after(exc)))
+                    continue
+                raise self._api_error(what, exc, status, attempt) from None
+            except (HTTPError, ConnectionError, TimeoutError) as exc:
+                if attempt < self.retry.attempts:
+                    self._sleep(self.retry.delay(attempt))
+                    continue
+                raise KubernetesError(
+                    f"cannot reach the Kubernetes API at {self.host} to {what} "
+                    f"(after {attempt} attempts): {type(exc).__name__}",
+                    hint="check that the cluster is up and that the kubeconfig context "
+                    "points at it (`--kubeconfig`, `--context`)",
+                    reference="kubernetes-unreachable",
+                    details={"attempts": attempt},
+                ) from None
+
+    def _api_error(self, what: str, exc: Any, status: int, attempts: int) -> KubernetesError:
+        reason, message = _status_text(exc)
+        text = scrub(f"{what} failed: HTTP {status} {reason}: {message}", self._secrets)
+        if attempts > 1:
+            text += f" (after {attempts} attempts)"
+        hints = {
+            401: "the credentials of the kubeconfig context were refused",
+            403: "the kubeconfig user lacks RBAC permission for this; ask a cluster admin",
+            409: "another field manager owns these fields, or a concurrent change keeps "
+            "conflicting; inspect the object's managedFields",
+            400: "the server rejected the object (strict field validation): fix the manifest "
+            "template in manifests/",
+            422: "the server rejected the object as invalid: fix the manifest template",
+        }
+        hint = hints.get(status)
+        if status >= 500 or status == 429:
+            hint = "the API server kept failing; try again later or check its health"
+        return KubernetesError(
+            text,
+            hint=hint,
+            reference="kubernetes-conflict" if status == 409 else "kubernetes-api-error",
+            details={"status": status, "reason": reason, "attempts": attempts},
+        )
+
+
+def _to_dict(found: Any) -> Any:
+    if found is None:
+        return None
+    if hasattr(found, "to_dict"):
+        return found.to_dict()
+    if isinstance(found, str):
+        return json.loads(found) if found.strip() else {}
+    return found
+
+
+def _status_text(exc: Any) -> tuple[str, str]:
+    """(reason, message) of a Kubernetes Status body, else the HTTP reason."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        status = json.loads(body) if body else {}
+    except ValueError:
+        status = {}
+    if not isinstance(status, dict):
+        status = {}
+    reason = str(status.get("reason") or getattr(exc, "reason", "") or "")
+    message = str(status.get("message") or (body or "")[:200] or reason)
+    return reason, message
+
+
+def _retry_after(exc: Any) -> float | None:
+    headers = getattr(exc, "headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

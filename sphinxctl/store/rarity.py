@@ -1,0 +1,166 @@
+"""Rarity snapshots and their leaves, so every API replica serves the same proofs for a root."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from sphinxctl.errors import StoreError
+from sphinxctl.store.models import RaritySnapshot, SnapshotLeaf, SnapshotProof
+from sphinxctl.store.schema import rarity_leaves, rarity_snapshots
+
+_CHAIN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
+
+
+def check_chain(chain: str) -> str:
+    if not isinstance(chain, str) or not _CHAIN.match(chain):
+        raise StoreError(f"invalid chain name {chain!r}")
+    return chain
+
+
+def check_hash(value: str, what: str) -> str:
+    lowered = value.lower() if isinstance(value, str) else ""
+    if not _HEX32.match(lowered):
+        raise StoreError(f"invalid {what} {value!r}: expected 0x followed by 64 hex digits")
+    return lowered
+
+
+def _summary(row: Row[Any]) -> RaritySnapshot:
+    return RaritySnapshot(
+        id=row.id, chain=row.chain, root=row.root, leaf_count=row.leaf_count,
+        created_at=row.created_at, created_by=row.created_by, published_tx=row.published_tx,
+        published_at=row.published_at,
+    )  # fmt: skip
+
+
+def _leaf(row: Row[Any]) -> SnapshotLeaf:
+    return SnapshotLeaf(token_id=int(row.token_id), phi_score=row.phi_score, rank=row.rank,
+                        leaf_hash=row.leaf_hash, proof=json.loads(row.proof))  # fmt: skip
+
+
+def _leaves(conn: Connection, snapshot_id: int) -> list[SnapshotLeaf]:
+    rows = conn.execute(
+        select(rarity_leaves)
+        .where(rarity_leaves.c.snapshot_id == snapshot_id)
+        .order_by(rarity_leaves.c.position)
+    )
+    return [_leaf(r) for r in rows]
+
+
+def _find(
+    conn: Connection, chain: str, root: str | None, published_only: bool
+) -> Row[Any] | None:
+    query = select(rarity_snapshots).where(rarity_snapshots.c.chain == chain)
+    if root is not None:
+        query = query.where(rarity_snapshots.c.root == check_hash(root, "root"))
+    if published_only:
+        query = query.where(rarity_snapshots.c.published_tx.is_not(None)).order_by(
+            rarity_snapshots.c.published_at.desc(), rarity_snapshots.c.id.desc()
+        )
+    else:
+        query = query.order_by(rarity_snapshots.c.id.desc())
+    return conn.execute(query.limit(1)).one_or_none()
+
+
+def save(
+    conn: Connection,
+    *,
+    chain: str,
+    root: str,
+    leaves: Sequence[SnapshotLeaf],
+    created_by: str | None,
+) -> RaritySnapshot:
+    """Insert a snapshot with its leaves; saving the same one again returns the stored one.
+
+    A different set of leaves under an already-stored (chain, root) is refused.
+    """
+    chain, root = check_chain(chain), check_hash(root, "root")
+    leaves = [SnapshotLeaf.model_validate(leaf) for leaf in leaves]
+    if not leaves:
+        raise StoreError("a rarity snapshot needs at least one leaf")
+    if len({leaf.token_id for leaf in leaves}) != len(leaves):
+        raise StoreError("a rarity snapshot lists a token id more than once")
+    existing = _find(conn, chain, root, published_only=False)
+    if existing is not None:
+        if _leaves(conn, existing.id) != leaves:
+            raise StoreError(
+                f"a different rarity snapshot with root {root} is already stored for {chain}",
+                reference="store-conflict",
+            )
+        return _summary(existing)
+    snapshot_id = conn.execute(
+        insert(rarity_snapshots)
+        .values(chain=chain, root=root, leaf_count=len(leaves), created_at=datetime.now(UTC),
+                created_by=created_by)  # fmt: skip
+        .returning(rarity_snapshots.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(rarity_leaves),
+        [
+            {
+                "snapshot_id": snapshot_id, "position": i, "token_id": str(leaf.token_id),
+                "phi_score": leaf.phi_score, "rank": leaf.rank, "leaf_hash": leaf.leaf_hash,
+                "proof": json.dumps(leaf.proof),
+            }  # fmt: skip
+            for i, leaf in enumerate(leaves)
+        ],
+    )
+    row = conn.execute(select(rarity_snapshots).where(rarity_snapshots.c.id == snapshot_id)).one()
+    return _summary(row)
+
+
+def get(
+    conn: Connection,
+    *,
+    chain: str,
+    root: str | None,
+    published_only: bool,
+    with_leaves: bool,
+) -> RaritySnapshot | None:
+    row = _find(conn, check_chain(chain), root, published_only)
+    if row is None:
+        return None
+    snapshot = _summary(row)
+    if with_leaves:
+        snapshot.leaves = _leaves(conn, row.id)
+    return snapshot
+
+
+def get_proof(
+    conn: Connection, *, chain: str, token_id: int, root: str | None, published_only: bool
+) -> SnapshotProof | None:
+    """One token's leaf and proof in the given (or the latest) snapshot of a chain."""
+    row = _find(conn, check_chain(chain), root, published_only)
+    if row is None:
+        return None
+    leaf = conn.execute(
+        select(rarity_leaves).where(
+            rarity_leaves.c.snapshot_id == row.id, rarity_leaves.c.token_id == str(token_id)
+        )
+    ).one_or_none()
+    if leaf is None:
+        return None
+    return SnapshotProof(chain=row.chain, root=row.root, snapshot_id=row.id,
+                         published_tx=row.published_tx, leaf=_leaf(leaf))  # fmt: skip
+
+
+def mark_published(conn: Connection, *, chain: str, root: str, tx_hash: str) -> RaritySnapshot:
+    """Record the transaction that published the root on chain (setRarityRoot)."""
+    row = _find(conn, check_chain(chain), root, published_only=False)
+    if row is None:
+        raise StoreError(f"no rarity snapshot with root {root} for {chain}",
+                         reference="store-not-found")  # fmt: skip
+    conn.execute(
+        update(rarity_snapshots)
+        .where(rarity_snapshots.c.id == row.id)
+        .values(published_tx=check_hash(tx_hash, "transaction hash"), published_at=datetime.now(UTC))
+    )
+    updated = conn.execute(select(rarity_snapshots).where(rarity_snapshots.c.id == row.id)).one()
+    return _summary(updated)

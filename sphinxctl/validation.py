@@ -1,0 +1,222 @@
+"""Strict input types for the API (allow-list validation) and a classifier for rejected input.
+
+Types (pydantic `Annotated` aliases, usable in models, path and query parameters):
+  ChecksumAddress  EIP-55: mixed case must match the checksum; all-lowercase is accepted and
+                   normalised to the checksum form; anything else is rejected.
+  PhiScore         integer 200..1000.      TokenId  integer 0..2**256-1.
+  TokenIdList      1..MAX_LIST_ITEMS token ids, from a list or a '1,2,3' string.
+  ShortText        1..256 printable characters.
+  SafeName         1..64 of [A-Za-z0-9_-], starting alphanumeric (chain, contract names):
+                   no dots, slashes or encodings, so never a path traversal.
+  SafeFileName     like SafeName plus single dots (no leading dot, no '..').
+Booleans are never accepted as numbers.
+
+The classifier labels input that *was rejected* as 'sql-injection', 'xss', 'path-traversal' or
+'other', for sphinxos_suspicious_requests_total{category} and the log. It is not the defence
+(validation is): it only tells operators what kind of garbage arrives.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote_plus
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+PHI_MIN = 200
+PHI_MAX = 1000
+MAX_LIST_ITEMS = 100
+MAX_CLASSIFIED_CHARS = 4096
+
+_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# --- EIP-55 addresses ---------------------------------------------------------------------
+def to_checksum_address(address: str) -> str:
+    """The EIP-55 form of a 0x-prefixed 40-hex-digit address (any case)."""
+    from eth_hash.auto import keccak
+
+    if not _HEX_ADDRESS.match(address):
+        raise ValueError("an address is 0x followed by 40 hexadecimal digits")
+    body = address[2:].lower()
+    digest = keccak(body.encode("ascii")).hex()
+    return "0x" + "".join(
+        c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(body)
+    )
+
+
+def _checksum_address(value: str) -> str:
+    checksummed = to_checksum_address(value)
+    body = value[2:]
+    if body == body.lower() or value == checksummed:
+        return checksummed
+    raise ValueError("address fails its EIP-55 checksum (mixed case must match exactly)")
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a number is required, not a boolean")
+    return value
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _split_ids(value: Any) -> Any:
+    """'1,2,3' or ['1,2', '3'] (repeated query parameters) -> ['1', '2', '3']."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        parts = [p.strip() for v in value for p in v.split(",")]
+        if len(parts) > MAX_LIST_ITEMS:
+            raise ValueError(f"at most {MAX_LIST_ITEMS} items")
+        return parts
+    return value
+
+
+def _safe_file_name(value: str) -> str:
+    if ".." in value:
+        raise ValueError("'..' is not allowed in a name")
+    return value
+
+
+ChecksumAddress = Annotated[str, AfterValidator(_checksum_address)]
+PhiScore = Annotated[int, BeforeValidator(_no_bool), Field(ge=PHI_MIN, le=PHI_MAX)]
+TokenId = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=2**256 - 1)]
+TokenIdList = Annotated[
+    list[TokenId], BeforeValidator(_split_ids), Field(min_length=1, max_length=MAX_LIST_ITEMS)
+]
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(_no_control)
+]
+SafeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+SafeFileName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
+    AfterValidator(_safe_file_name),
+]
+
+
+def bounded_list(item: Any, max_items: int, min_items: int = 0) -> Any:
+    """`Annotated[list[item], Field(min_length, max_length)]` for models built at runtime."""
+    return Annotated[list[item], Field(min_length=min_items, max_length=max_items)]
+
+
+def bounded_str(max_chars: int, min_chars: int = 1) -> Any:
+    """A printable string of min..max characters."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_chars, max_length=max_chars),
+        AfterValidator(_no_control),
+    ]
+
+
+def safe_path(base: Path, *names: str) -> Path:
+    """`base/names...`, refusing any name that is not a SafeFileName or escapes `base`."""
+    pattern = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    for name in names:
+        if not pattern.match(name) or ".." in name:
+            raise ValueError(f"unsafe path component {name!r}")
+    path = base.joinpath(*names).resolve()
+    if not path.is_relative_to(base.resolve()):
+        raise ValueError("path escapes its base directory")
+    return path
+
+
+# --- classifier of rejected input -----------------------------------------------------------
+Category = Literal["sql-injection", "xss", "path-traversal", "other"]
+CATEGORIES: tuple[Category, ...] = ("path-traversal", "xss", "sql-injection", "other")
+
+_PATTERNS: tuple[tuple[Category, re.Pattern[str]], ...] = (
+    (
+        "path-traversal",
+        re.compile(
+            r"(^|[/\\])\.\.([/\\]|$)|\x00|/etc/(passwd|shadow|hosts)|\bwin\.ini\b"
+            r"|c:\\windows|^file:|/proc/self/",
+        ),
+    ),
+    (
+        "xss",
+        re.compile(
+            r"<\s*/?\s*(script|iframe|img|svg|object|embed|body|style|link|meta|base|form|input"
+            r"|details|video|audio|math)\b|javascript\s*:|vbscript\s*:|data\s*:\s*text/html"
+            r"|\bon[a-z]{3,}\s*=|expression\s*\(|\bsrcdoc\s*=|alert\s*\(|document\.cookie",
+        ),
+    ),
+    (
+        "sql-injection",
+        re.compile(
+            r"['\"`]\s*(or|and|\|\||&&)\s|\b(or|and)\s+['\"]?\w+['\"]?\s*=\s*['\"]?\w+"
+            r"|\bunion\b(\s+all)?\s+select\b|\bselect\b.+\bfrom\b|\b(drop|truncate|alter)\s+table\b"
+            r"|\binsert\s+into\b|\bdelete\s+from\b|\bupdate\s+\w+\s+set\b"
+            r"|;\s*(drop|select|insert|update|delete|shutdown|exec|declare)\b|(--|#)\s*$|/\*.*?\*/"
+            r"|\b(sleep|pg_sleep|benchmark)\s*\(|\bwaitfor\s+delay\b|\bxp_cmdshell\b"
+            r"|\binformation_schema\b|\bchar\s*\(\s*\d+",
+        ),
+    ),
+)
+
+
+def _normalise(value: str) -> str:
+    text = value[:MAX_CLASSIFIED_CHARS]
+    for _ in range(3):  # double/triple URL encoding
+        decoded = unquote_plus(text)
+        if decoded == text:
+            break
+        text = decoded
+    return html.unescape(text).lower()
+
+
+def classify(value: Any) -> Category:
+    """Label one rejected value (strings inside lists/dicts are searched; worst label wins)."""
+    best: Category = "other"
+    for text in _strings(value):
+        normalised = _normalise(text)
+        for category, pattern in _PATTERNS:
+            if pattern.search(normalised):
+                if CATEGORIES.index(category) < CATEGORIES.index(best):
+                    best = category
+                break
+    return best
+
+
+def classify_errors(errors: Iterable[Mapping[str, Any]]) -> Category:
+    """One label for a rejected request from pydantic/FastAPI `errors()` (their 'input')."""
+    return classify([error.get("input") for error in errors])
+
+
+def record_rejection(errors_or_value: Any) -> Category:
+    """Classify a rejected request (errors() list, or a raw value) and count it in
+    sphinxos_suspicious_requests_total{category}; returns the label for the log."""
+    from sphinxctl.metrics import SUSPICIOUS_REQUESTS
+
+    if isinstance(errors_or_value, list) and all(isinstance(e, Mapping) for e in errors_or_value):
+        category = classify_errors(errors_or_value)
+    else:
+        category = classify(errors_or_value)
+    SUSPICIOUS_REQUESTS.labels(category).inc()
+    return category
+
+
+def _strings(value: Any, depth: int = 0) -> Iterable[str]:
+    if depth > 8:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, bytes):
+        yield value.decode("utf-8", "replace")
+    elif isinstance(value, Mapping):
+        for key, item in list(value.items())[:MAX_LIST_ITEMS]:
+            yield from _strings(key, depth + 1)
+            yield from _strings(item, depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in list(value)[:MAX_LIST_ITEMS]:
+            yield from _strings(item, depth + 1)

@@ -1,0 +1,100 @@
+"""Contract tests run on one private anvil (cancun, like our evmVersion) for the session.
+
+The contracts are compiled once (cached in build/), deployed once, and every test runs between an
+`evm_snapshot` and an `evm_revert`, so tests never see each other's transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from web3 import Web3
+from web3.contract import Contract
+
+from tests.contracts.chain import ROOT, Anvil, Chain
+
+MAX_UINT = 2**256 - 1
+UNIT = 10**18
+STATS: dict[str, int] = {}
+
+
+@dataclass
+class System:
+    """The deployed platform contracts, test doubles and the accounts that hold each role."""
+
+    chain: Chain
+    token: Contract
+    vault: Contract
+    nft: Contract
+    s1: Contract
+    s2: Contract
+    admin: str
+    operator: str
+    minter: str
+    treasury: str
+    users: list[str]
+    outsider: str
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> dict:
+    from sphinxctl.solidity.compiler import compile_contracts
+
+    return compile_contracts(ROOT, include_tests=True).artifacts
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    node = Anvil()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def chain(anvil: Anvil, artifacts: dict) -> Chain:
+    w3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 60}))
+    assert w3.is_connected()
+    return Chain(w3=w3, artifacts=artifacts)
+
+
+@pytest.fixture(scope="session")
+def system(chain: Chain) -> System:
+    accounts = chain.accounts
+    admin, operator, minter, treasury = accounts[:4]
+    users, outsider = accounts[4:9], accounts[9]
+    token = chain.deploy("MockERC20", "Sphinx", "SPX", sender=admin)
+    vault = chain.deploy("SphinxYieldAggregator", token.address, treasury, admin, sender=admin)
+    nft = chain.deploy("SpaceFlightNFT", token.address, treasury, admin, "ipfs://sphinx/", 500, sender=admin)
+    s1 = chain.deploy("MockStrategy", token.address, vault.address, sender=admin)
+    s2 = chain.deploy("MockStrategy", token.address, vault.address, sender=admin)
+    chain.tx(vault.functions.grantRole(vault.functions.OPERATOR_ROLE().call(), operator), admin)
+    chain.tx(nft.functions.grantRole(nft.functions.MINTER_ROLE().call(), minter), admin)
+    for strategy in (s1, s2):
+        chain.tx(vault.functions.addStrategy(strategy.address), admin)
+    for user in users:
+        chain.tx(token.functions.mint(user, 1_000_000 * UNIT), admin)
+        chain.tx(token.functions.approve(vault.address, MAX_UINT), user)
+        chain.tx(token.functions.approve(nft.address, MAX_UINT), user)
+    return System(chain, token, vault, nft, s1, s2, admin, operator, minter, treasury, users, outsider)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(system: System) -> Iterator[None]:
+    """Every test starts from the freshly deployed state."""
+    snapshot = system.chain.snapshot()
+    try:
+        yield
+    finally:
+        system.chain.revert_to(snapshot)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if STATS:
+        terminalreporter.write_line(
+            "aggregator invariants on anvil: "
+            + ", ".join(f"{name}={value}" for name, value in sorted(STATS.items()))
+        )

@@ -1,0 +1,397 @@
+"""A Kubernetes API test server speaking the real REST protocol over HTTP on loopback.
+
+Enough of the API for the official `kubernetes` client's DynamicClient: /version, /api,
+/apis and per-group resource lists (discovery), get/list (label and field selectors),
+create, PATCH with application/apply-patch+yaml (server-side apply, see k8s_store) and
+application/merge-patch+json, delete, dryRun=All, fieldValidation=Strict (checked with
+kubernetes-validate's strict schemas), bearer-token auth, Status bodies for 4xx/5xx, and
+fault injection. Tests make workloads ready with `mark_ready()` or `auto_ready_after`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from tests.support.k8s_store import PREFERRED, RESOURCE_TYPES, ApiError, ResourceType, Store
+
+KUBERNETES_VERSION = "1.31.0"
+
+
+@dataclass
+class Fault:
+    status: int
+    method: str | None
+    path_contains: str | None
+    times: int
+    retry_after: float | None = None
+    hits: int = 0
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    content_type: str
+    body: str = ""
+
+
+@dataclass
+class _State:
+    store: Store = field(default_factory=Store)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    token: str = "test-token"
+    strict_validation: bool = True
+
+
+def parse_selector(text: str) -> list[tuple[str, str, list[str]]]:
+    """Label selector terms: (key, op, values) with op in = != exists !exists in notin."""
+    terms = []
+    for part in re.findall(r"(?:[^,(]|\([^)]*\))+", text or ""):
+        part = part.strip()
+        if not part:
+            continue
+        match = re.match(r"^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$", part)
+        if match:
+            values = [v.strip() for v in match.group(3).split(",")]
+            terms.append((match.group(1), match.group(2), values))
+        elif "!=" in part:
+            key, value = part.split("!=", 1)
+            terms.append((key.strip(), "!=", [value.strip()]))
+        elif "=" in part:
+            key, value = part.replace("==", "=").split("=", 1)
+            terms.append((key.strip(), "=", [value.strip()]))
+        elif part.startswith("!"):
+            terms.append((part[1:], "!exists", []))
+        else:
+            terms.append((part, "exists", []))
+    return terms
+
+
+def selector_matches(terms: list[tuple[str, str, list[str]]], labels: dict[str, str]) -> bool:
+    for key, op, values in terms:
+        present = key in labels
+        if op == "=" and labels.get(key) != values[0]:
+            return False
+        if op == "!=" and labels.get(key) == values[0]:
+            return False
+        if op == "exists" and not present:
+            return False
+        if op == "!exists" and present:
+            return False
+        if op == "in" and labels.get(key) not in values:
+            return False
+        if op == "notin" and present and labels[key] in values:
+            return False
+    return True
+
+
+def _strict_errors(body: dict) -> str | None:
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(body, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.utils.ValidationError as exc:
+        where = ".".join(str(p) for p in exc.path)
+        return f"strict decoding error: {exc.message} at .{where}"
+    except kubernetes_validate.utils.SchemaNotFoundError:
+        return None
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state: _State
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep tests quiet
+        return
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _send(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _status(self, err: ApiError, headers: dict[str, str] | None = None) -> None:
+        self._send(err.code, {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": err.message, "reason": err.reason, "details": err.details,
+            "code": err.code,
+        }, headers)  # fmt: skip
+
+    def _handle(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode() if length else ""
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        content_type = self.headers.get("Content-Type", "")
+        state = self.state
+        with state.store.lock:
+            state.requests.append(Request(method, url.path, query, content_type, raw))
+            fault = next((f for f in state.faults if f.times > 0
+                          and (f.method is None or f.method == method)
+                          and (f.path_contains is None or f.path_contains in url.path)),
+                         None)  # fmt: skip
+            if fault:
+                fault.times -= 1
+                fault.hits += 1
+        if self.headers.get("Authorization") != f"Bearer {state.token}":
+            return self._status(ApiError(401, "Unauthorized", "Unauthorized"))
+        if fault:
+            reasons = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError",
+                       503: "ServiceUnavailable", 504: "Timeout"}  # fmt: skip
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else None
+            return self._status(ApiError(fault.status, reasons.get(fault.status, "Unknown"),
+                                         f"injected fault {fault.status}"), headers)  # fmt: skip
+        try:
+            code, body = self._route(method, url.path, query, content_type, raw)
+        except ApiError as err:
+            return self._status(err)
+        except Exception as exc:  # a bug in the test server: say so instead of hanging up
+            return self._status(ApiError(500, "InternalError", f"test server bug: {exc!r}"))
+        self._send(code, body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._handle("PATCH")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def _route(self, method: str, path: str, query: dict[str, str], content_type: str,
+               raw: str) -> tuple[int, Any]:  # fmt: skip
+        if method == "GET":
+            discovery = _discovery(path)
+            if discovery is not None:
+                return 200, discovery
+        rt, namespace, name = _resolve(path)
+        store = self.state.store
+        dry_run = query.get("dryRun") == "All"
+        if method == "GET" and name:
+            return 200, store.get(rt, namespace or "", name)
+        if method == "GET":
+            items = store.list(rt, namespace)
+            terms = parse_selector(query.get("labelSelector", ""))
+            items = [i for i in items
+                     if selector_matches(terms, i["metadata"].get("labels") or {})]  # fmt: skip
+            field_sel = query.get("fieldSelector", "")
+            if field_sel.startswith("metadata.name="):
+                items = [i for i in items if i["metadata"]["name"] == field_sel.split("=", 1)[1]]
+            return 200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
+                         "metadata": {"resourceVersion": str(store.resource_version)},
+                         "items": items}  # fmt: skip
+        if method == "DELETE" and name:
+            gone = store.delete(rt, namespace or "", name, dry_run=dry_run)
+            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                         "status": "Success",
+                         "details": {"name": name, "kind": rt.plural,
+                                     "uid": gone["metadata"].get("uid")}}  # fmt: skip
+        body = self._body(raw, content_type)
+        if method == "POST" and not name:
+            obj_name = (body.get("metadata") or {}).get("name", "")
+            try:
+                store.get(rt, namespace or "", obj_name)
+            except ApiError:
+                pass
+            else:
+                raise ApiError(409, "AlreadyExists", f'{rt.plural} "{obj_name}" already exists')
+            self._check(rt, body, obj_name, query)
+            obj, _ = store.apply(rt, namespace or "", obj_name, body, query.get(
+                "fieldManager", "unknown"), force=True, dry_run=dry_run,
+                operation="Apply")  # fmt: skip
+            return 201, obj
+        if method == "PATCH" and name:
+            if content_type.startswith("application/apply-patch"):
+                manager = query.get("fieldManager")
+                if not manager:
+                    raise ApiError(400, "BadRequest", "fieldManager is required for apply")
+                self._check(rt, body, name, query)
+                obj, code = store.apply(rt, namespace or "", name, body, manager,
+                                        force=query.get("force") in ("true", "True"),
+                                        dry_run=dry_run)  # fmt: skip
+                return code, obj
+            if content_type.startswith("application/merge-patch"):
+                obj, code = store.apply(rt, namespace or "", name, body,
+                                        query.get("fieldManager", "kubectl-edit"), force=True,
+                                        dry_run=dry_run, operation="Update")  # fmt: skip
+                return code, obj
+            raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type}")
+        raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {path}")
+
+    @staticmethod
+    def _body(raw: str, content_type: str) -> dict:
+        try:
+            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw or "{}")
+        except (ValueError, yaml.YAMLError) as exc:
+            raise ApiError(400, "BadRequest", f"cannot decode body: {exc}") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "body must be an object")
+        return body
+
+    def _check(self, rt: ResourceType, body: dict, name: str, query: dict[str, str]) -> None:
+        if body.get("kind") != rt.kind or body.get("apiVersion") != rt.api_version:
+            raise ApiError(400, "BadRequest",
+                           f"body is {body.get('apiVersion')} {body.get('kind')}, "
+                           f"the URL names {rt.api_version} {rt.kind}")  # fmt: skip
+        if (body.get("metadata") or {}).get("name") != name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
+        if query.get("fieldValidation") == "Strict" and self.state.strict_validation:
+            problem = _strict_errors(body)
+            if problem:
+                raise ApiError(400, "BadRequest", problem)
+
+
+def _discovery(path: str) -> Any:
+    path = path.rstrip("/")
+    if path == "/version":
+        major, minor, _ = KUBERNETES_VERSION.split(".")
+        return {"major": major, "minor": minor, "gitVersion": f"v{KUBERNETES_VERSION}",
+                "platform": "linux/amd64"}  # fmt: skip
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+    if path == "/apis":
+        groups: dict[str, list[str]] = {}
+        for rt in RESOURCE_TYPES:
+            if rt.group and rt.version not in groups.setdefault(rt.group, []):
+                groups[rt.group].append(rt.version)
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+             "preferredVersion": {"groupVersion": f"{g}/{PREFERRED.get(g, vs[0])}",
+                                  "version": PREFERRED.get(g, vs[0])}}
+            for g, vs in groups.items()]}  # fmt: skip
+    match = re.fullmatch(r"/api/(v1)|/apis/([^/]+)/([^/]+)", path)
+    if not match:
+        return None
+    group, version = ("", "v1") if match.group(1) else (match.group(2), match.group(3))
+    types = [r for r in RESOURCE_TYPES if r.group == group and r.version == version]
+    if not types:
+        raise ApiError(404, "NotFound", f"the server could not find {path}")
+    verbs = ["create", "delete", "get", "list", "patch", "update"]
+    return {"kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": f"{group}/{version}" if group else version,
+            "resources": [{"name": r.plural, "singularName": r.kind.lower(),
+                           "namespaced": r.namespaced, "kind": r.kind, "verbs": verbs}
+                          for r in types]}  # fmt: skip
+
+
+def _resolve(path: str) -> tuple[ResourceType, str | None, str | None]:
+    match = re.fullmatch(r"/api/v1/(.*)|/apis/([^/]+)/([^/]+)/(.*)", path.rstrip("/"))
+    if not match:
+        raise ApiError(404, "NotFound", f"the server could not find {path}")
+    if match.group(1) is not None:
+        group, version, rest = "", "v1", match.group(1)
+    else:
+        group, version, rest = match.group(2), match.group(3), match.group(4)
+    parts = rest.split("/")
+    namespace = None
+    if parts[0] == "namespaces" and len(parts) >= 3:
+        namespace, parts = parts[1], parts[2:]
+    plural, name = parts[0], (parts[1] if len(parts) > 1 else None)
+    for rt in RESOURCE_TYPES:
+        if (rt.group, rt.version, rt.plural) == (group, version, plural):
+            if rt.namespaced != (namespace is not None) and name is not None:
+                if rt.namespaced:
+                    raise ApiError(404, "NotFound", f"{plural} must be addressed in a namespace")
+            return rt, namespace, name
+    raise ApiError(404, "NotFound", f"the server could not find the resource {plural}")
+
+
+class KubeApiServer:
+    """The server on 127.0.0.1:<free port>, in a thread. Use as a context manager."""
+
+    def __init__(self, *, token: str = "test-token", strict_validation: bool = True) -> None:
+        self.state = _State(token=token, strict_validation=strict_validation)
+        handler = type("Handler", (_Handler,), {"state": self.state})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        storage = next(r for r in RESOURCE_TYPES if r.kind == "StorageClass")
+        self.store.put_raw(storage, {
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "standard"}, "provisioner": "test.local/hostpath",
+            "volumeBindingMode": "Immediate"})  # fmt: skip
+
+    @property
+    def store(self) -> Store:
+        return self.state.store
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.state.requests
+
+    def start(self) -> KubeApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> KubeApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def write_kubeconfig(self, path: Path, *, context: str = "test") -> Path:
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "users": [{"name": context, "user": {"token": self.state.token}}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+        }  # fmt: skip
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        return path
+
+    def inject(self, status: int, *, method: str | None = None, path_contains: str | None = None,
+               times: int = 1, retry_after: float | None = None) -> Fault:  # fmt: skip
+        """Answer the next `times` matching requests with `status` (a Status body)."""
+        fault = Fault(status, method, path_contains, times, retry_after)
+        with self.store.lock:
+            self.state.faults.append(fault)
+        return fault
+
+    def mark_ready(self, kind: str | None = None) -> None:
+        self.store.mark_ready(kind)
+
+    def objects(self, kind: str | None = None, namespace: str | None = None) -> list[dict]:
+        with self.store.lock:
+            return [e.obj for (_, _, ns, _), e in sorted(self.store.entries.items())
+                    if (kind is None or e.obj.get("kind") == kind)
+                    and (namespace is None or ns == namespace)]  # fmt: skip
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        return next((o for o in self.objects(kind, namespace) if o["metadata"]["name"] == name),
+                    None)  # fmt: skip
