@@ -159,6 +159,9 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// @param available What the vault could gather.
     /// @param requested What was needed.
     error InsufficientLiquidity(uint256 available, uint256 requested);
+    /// @notice The asset address has no contract code.
+    /// @param asset The rejected address.
+    error AssetHasNoCode(address asset);
     /// @notice The strategy address has no contract code.
     /// @param strategy The rejected address.
     error StrategyHasNoCode(address strategy);
@@ -182,7 +185,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// @param treasury_ Receiver of the treasury share of yield.
     /// @param admin_ Receives DEFAULT_ADMIN_ROLE and ADMIN_ROLE.
     constructor(address asset_, address treasury_, address admin_) {
-        if (asset_.code.length == 0) revert StrategyHasNoCode(asset_);
+        if (asset_.code.length == 0) revert AssetHasNoCode(asset_);
         if (treasury_ == address(0) || admin_ == address(0)) revert ZeroAddress();
         ASSET = IERC20(asset_);
         treasury = treasury_;

@@ -387,4 +387,3 @@ _REVERT_HINTS = {
     "EmergencyShutdownActive": "the vault is already in emergency shutdown",
     "ERC721InvalidReceiver": "the recipient cannot receive ERC-721 tokens",
 }
-

@@ -45,7 +45,7 @@ async def authenticate(request: Request) -> Claims | None:
     state = request.state
     cached = getattr(state, "claims", _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[no-any-return]
+        return cached if isinstance(cached, Claims) else None
     claims: Claims | None = None
     header = request.headers.get("authorization")
     if header:

@@ -118,11 +118,15 @@ def _error_response(status: int, description: str) -> dict[str, Any]:
 
 
 # OpenAPI `responses` entries shared by the routes.
-UNAUTHORIZED = {401: _error_response(401, "Missing, malformed, expired or revoked bearer token")}
-FORBIDDEN = {403: _error_response(403, "The token's role lacks the permission")}
-NOT_FOUND = {404: _error_response(404, "Unknown chain, contract or token")}
-INVALID = {422: _error_response(422, "The request failed validation")}
-RATE_LIMITED = {
+UNAUTHORIZED: dict[int | str, Any] = {
+    401: _error_response(401, "Missing, malformed, expired or revoked bearer token")
+}
+FORBIDDEN: dict[int | str, Any] = {
+    403: _error_response(403, "The token's role lacks the permission")
+}
+NOT_FOUND: dict[int | str, Any] = {404: _error_response(404, "Unknown chain, contract or token")}
+INVALID: dict[int | str, Any] = {422: _error_response(422, "The request failed validation")}
+RATE_LIMITED: dict[int | str, Any] = {
     429: {
         "model": ErrorBody,
         "description": "Rate limit exceeded; retry after the number of seconds given",
@@ -134,9 +138,15 @@ RATE_LIMITED = {
         },
     }
 }
-CONFLICT = {409: _error_response(409, "The chain refused the action in its current state")}
-UNAVAILABLE = {503: _error_response(503, "A chain RPC endpoint or the database is unavailable")}
-TOO_LARGE = {413: _error_response(413, "Request body larger than the configured limit")}
+CONFLICT: dict[int | str, Any] = {
+    409: _error_response(409, "The chain refused the action in its current state")
+}
+UNAVAILABLE: dict[int | str, Any] = {
+    503: _error_response(503, "A chain RPC endpoint or the database is unavailable")
+}
+TOO_LARGE: dict[int | str, Any] = {
+    413: _error_response(413, "Request body larger than the configured limit")
+}
 
-PUBLIC = {**INVALID, **RATE_LIMITED}
-PROTECTED = {**UNAUTHORIZED, **FORBIDDEN, **INVALID, **RATE_LIMITED}
+PUBLIC: dict[int | str, Any] = {**INVALID, **RATE_LIMITED}
+PROTECTED: dict[int | str, Any] = {**UNAUTHORIZED, **FORBIDDEN, **INVALID, **RATE_LIMITED}

@@ -87,7 +87,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, separators=(",", ":"))
 
 
-def log_event(logger_name: str, event: str, level: int = logging.INFO, **fields: Any) -> None:
+def log_event(logger_name: str, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     """Emit one structured line (fields are redacted by the formatter)."""
     logger = logging.getLogger(logger_name)
     if logger.isEnabledFor(level):

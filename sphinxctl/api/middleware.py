@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi import HTTPException
+
 from sphinxctl import metrics
 from sphinxctl.api.errors import problem_body
 from sphinxctl.api.logs import ACCESS_LOGGER, ERROR_LOGGER, log_event, redact_query
@@ -157,14 +159,18 @@ class RequestContextMiddleware:
             status=status,
             duration_ms=round(seconds * 1000, 3),
             client=client[0] if client else None,
-            sub=getattr(principal, "subject", None),
+            sub=getattr(principal, "sub", None),
             role=getattr(principal, "role", None),
             user_agent=_header(scope, b"user-agent"),
         )
 
 
-class BodyTooLarge(Exception):
-    """Raised inside the app when a streamed body exceeds the limit."""
+class BodyTooLarge(HTTPException):
+    """Raised inside the app when a streamed body exceeds the limit (an HTTP 413, so the
+    framework's body parsing passes it through to the JSON error handler)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds the limit of {limit} bytes")
 
 
 class BodyLimitMiddleware:
@@ -191,7 +197,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

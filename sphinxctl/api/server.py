@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,13 +62,13 @@ def uvicorn_config_kwargs(options: ServeOptions) -> dict[str, Any]:
     }
 
 
-def serve(
+def serve_forever(
     settings: Settings,
     project_root: Path,
     options: ServeOptions,
     *,
     worker_factory: str,
-    environ: dict[str, str],
+    environ: MutableMapping[str, str],
 ) -> None:
     """Serve until interrupted. `environ` receives what worker processes need to start
     (the caller passes os.environ; domain code does not touch it otherwise)."""

@@ -175,7 +175,9 @@ def build_services(settings: Settings, project_root: Path, **overrides: Any) -> 
         parts["poller"] = ChainPoller(parts["gateway"], interval)
     if "docs_enabled" not in parts:
         enabled = settings.api.docs_enabled
-        parts["docs_enabled"] = enabled if enabled is not None else settings.environment != "mainnet"
+        parts["docs_enabled"] = (
+            enabled if enabled is not None else settings.environment != "mainnet"
+        )
     return ApiServices(settings=settings, project_root=project_root, **parts)
 
 
@@ -208,4 +210,3 @@ def api_signer(settings: Settings, project_root: Path) -> Signer | None:
     if settings.deployer.private_key is not None:
         return load_signer(settings.deployer, project_root)
     return None
-

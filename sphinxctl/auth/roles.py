@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """The `role` claim of a token."""
 
     admin = "admin"
@@ -15,7 +15,7 @@ class Role(str, Enum):
     viewer = "viewer"
 
 
-class Permission(str, Enum):
+class Permission(StrEnum):
     """What an API route requires (routes name one permission each)."""
 
     contracts_read = "contracts:read"

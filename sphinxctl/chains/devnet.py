@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -95,7 +96,7 @@ def _probe(port: int, timeout: float = 0.5) -> tuple[int | None, int | None]:
     import requests
 
     def call(method: str) -> int | None:
-        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": []}
+        body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method, "params": []}
         response = requests.post(_url(port), json=body, timeout=timeout)
         result = response.json().get("result")
         return int(result, 16) if isinstance(result, str) else None

@@ -37,7 +37,7 @@ class FeeQuote(BaseModel):
 
 
 def gwei(value: float) -> int:
-    return int(round(value * GWEI))
+    return round(value * GWEI)
 
 
 def fees_from_history(history: dict[str, Any], chain: ChainSettings) -> FeeQuote:
@@ -70,9 +70,7 @@ def quote_fees(client: ChainClient) -> FeeQuote:
     return fees_from_history(history, client.chain)
 
 
-def bumped(
-    old_max_fee: int, old_priority: int, percent: int, current: FeeQuote
-) -> tuple[int, int]:
+def bumped(old_max_fee: int, old_priority: int, percent: int, current: FeeQuote) -> tuple[int, int]:
     """(max fee, tip) for a replacement: at least `percent` above the old offer on both (nodes
     require >= 10%), and at least what the market asks now."""
     factor = 1 + percent / 100

@@ -141,7 +141,9 @@ class ChainClient:
         return str(block["hash"])
 
     def balance(self, address: str, block: int | str = "latest") -> int:
-        return int(self.request("eth_getBalance", [address, _tag(block)], step="read a balance"), 16)
+        return int(
+            self.request("eth_getBalance", [address, _tag(block)], step="read a balance"), 16
+        )
 
     def nonce(self, address: str, block: int | str = "pending") -> int:
         return int(

@@ -102,7 +102,7 @@ def load_signer(
                 reference="deployer-password-missing",
             )
         try:
-            key = Account.decrypt(keyfile, secret.get_secret_value())
+            key_bytes = Account.decrypt(keyfile, secret.get_secret_value())
         except ValueError:
             raise ConfigError(
                 f"cannot decrypt the deployer keystore {path.name}: wrong password",
@@ -114,9 +114,22 @@ def load_signer(
                 f"deployer keystore {path.name} is malformed ({type(exc).__name__})",
                 reference="deployer-keystore-invalid",
             ) from None
-        return Signer(Account.from_key(key))
+        return Signer(Account.from_key(key_bytes))
     raise ConfigError(
         "no deployer key configured",
         hint="set deployer.private_key (from an environment variable) or deployer.keystore_path",
         reference="deployer-missing",
     )
+
+
+def deployer_address(deployer: DeployerSettings, project_root: Path) -> str:
+    """The deployer's address without needing a keystore password (keystores declare it)."""
+    if deployer.keystore_path is not None and deployer.private_key is None:
+        path = deployer.keystore_path
+        path = path if path.is_absolute() else project_root / path
+        address = keystore_address(path)
+        if address:
+            from eth_utils import to_checksum_address
+
+            return str(to_checksum_address(address))
+    return load_signer(deployer, project_root).address

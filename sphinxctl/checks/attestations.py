@@ -63,7 +63,7 @@ def load_attestations(
         found.problems.append(f"{path.name}: expected a top-level `attestations:` list")
         return found
 
-    kinds = {item.id: item.kind for item in items}
+    kinds: dict[str, str] = {item.id: item.kind for item in items}
     today = today or datetime.now(UTC).date()
     for index, entry in enumerate(entries):
         where = f"{path.name} entry {index + 1}"

@@ -46,13 +46,19 @@ def _events_table(events: list[AuditEvent]) -> RenderableType:
     from rich.table import Table
 
     table = Table(title=f"{len(events)} audit event(s)", title_justify="left")
-    for name in ("seq", "time (UTC)", "actor", "role", "action", "target", "result", "hash"):
-        table.add_column(name, no_wrap=name in ("seq", "time (UTC)", "hash"))
+    for name in ("seq", "time (UTC)", "actor (role)", "action", "target", "result", "hash"):
+        fixed = name in ("seq", "time (UTC)", "hash")
+        table.add_column(name, no_wrap=fixed, overflow="ellipsis" if fixed else "fold")
     for e in events:
         table.add_row(
-            str(e.seq), e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.role, e.action,
-            e.target, e.result, e.hash[:12],
-        )  # fmt: skip
+            str(e.seq),
+            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{e.actor} ({e.role})",
+            e.action,
+            e.target,
+            e.result,
+            e.hash[:10],
+        )
     return table
 
 

@@ -1,12 +1,169 @@
-"""`sphinxctl auth` (filled by its own issue)."""
+"""`sphinxctl auth`: issue, verify and revoke access tokens; create signing keys."""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from sphinxctl.cli.context import get_state
+from sphinxctl.cli.render import emit
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from sphinxctl.auth.tokens import Claims
+
+app = typer.Typer(no_args_is_help=True, help="Issue, verify and revoke JWTs; manage keys.")
 
 
-@app.callback()
-def _group() -> None:
-    """Not implemented yet."""
+class RoleChoice(StrEnum):
+    admin = "admin"
+    operator = "operator"
+    minter = "minter"
+    viewer = "viewer"
+
+
+class AlgorithmChoice(StrEnum):
+    HS256 = "HS256"
+    EdDSA = "EdDSA"
+    ES256 = "ES256"
+
+
+@app.command()
+def token(
+    ctx: typer.Context,
+    sub: str = typer.Option(..., "--sub", help="Subject: who the token is for."),
+    role: RoleChoice = typer.Option(..., "--role", help="Role granted by the token."),
+    ttl: str | None = typer.Option(
+        None, "--ttl", help="Lifetime, e.g. 900, 15m, 1h (default: auth.token_ttl_seconds)."
+    ),
+    aud: str | None = typer.Option(None, "--aud", help="Audience (default: auth.audience)."),
+) -> None:
+    """Issue an access token signed with the active key (the token alone goes to stdout)."""
+    from sphinxctl.auth.operations import issue
+
+    state = get_state(ctx)
+    settings = state.settings()
+    result = issue(settings.auth, state.project_root, sub, role.value, _duration(ttl), aud)
+    if state.output == "table":
+        state.err.print(_claims_table(result.claims, "issued"))
+        sys.stdout.write(result.token + "\n")
+        return
+    emit(state, result)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    token_value: str = typer.Argument(..., metavar="TOKEN", help="The compact JWT."),
+    aud: str | None = typer.Option(None, "--aud", help="Expected audience (default: config)."),
+    offline: bool = typer.Option(False, "--offline", help="Skip the revocation lookup in Redis."),
+) -> None:
+    """Verify a token like the API does; print its claims, or why it is rejected (exit 1)."""
+    from sphinxctl.auth.operations import inspect
+    from sphinxctl.errors import TokenRejected
+
+    state = get_state(ctx)
+    settings = state.settings()
+    redis = None if offline else settings.redis
+    try:
+        report = inspect(settings.auth, redis, state.project_root, token_value, aud)
+    except TokenRejected as exc:
+        if exc.reason == "revocation-unavailable":
+            exc.hint = "start Redis or check redis.url; --offline skips the revocation check"
+        raise
+    emit(state, report, table=lambda: _claims_table(report.claims, "valid"))
+
+
+@app.command()
+def keygen(
+    ctx: typer.Context,
+    alg: AlgorithmChoice = typer.Option(AlgorithmChoice.EdDSA, "--alg", help="Key type."),
+    kid: str | None = typer.Option(None, "--kid", help="Key id (default: <env>-<date>-<hex>)."),
+    out_dir: Path | None = typer.Option(
+        None, "--out-dir", help="Where to write the key files (default: auth.key_dir)."
+    ),
+) -> None:
+    """Create a new secret or key pair (files mode 0600; the secret is never printed)."""
+    from sphinxctl.auth.keygen import generate_key, new_kid
+
+    state = get_state(ctx)
+    root = state.project_root
+    if out_dir is None:
+        out_dir = state.settings(strict=False).auth.key_dir
+        out_dir = out_dir if out_dir.is_absolute() else root / out_dir
+    result = generate_key(alg.value, kid or new_kid(state.env), out_dir, base_dir=root)
+
+    def table() -> RenderableType:
+        from rich.console import Group
+        from rich.syntax import Syntax
+        from rich.text import Text
+
+        files = "\n".join(f"  {path} (0600)" for path in result.files)
+        return Group(
+            Text(f"kid {result.kid} ({result.algorithm})\nwrote:\n{files}\n"),
+            Text(f"add to {state.config_dir / (state.env + '.yaml')}:"),
+            Syntax(result.config_snippet, "yaml"),
+        )
+
+    emit(state, result, table=table)
+
+
+@app.command()
+def revoke(
+    ctx: typer.Context,
+    jti: str = typer.Argument(..., metavar="JTI", help="The token's jti, or the token itself."),
+) -> None:
+    """Revoke a token by jti until it could no longer be accepted anyway."""
+    from sphinxctl.auth.operations import revoke_token
+
+    state = get_state(ctx)
+    settings = state.settings()
+    result = revoke_token(settings.auth, settings.redis, state.project_root, jti)
+
+    def table() -> RenderableType:
+        from rich.text import Text
+
+        return Text(f"revoked {result.jti} (entry kept {result.ttl_seconds}s)")
+
+    emit(state, result, table=table)
+
+
+def _duration(text: str | None) -> int | None:
+    from sphinxctl.auth.tokens import parse_duration
+    from sphinxctl.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(str(exc), hint="--ttl takes seconds or 15m, 1h, 7d") from None
+
+
+def _claims_table(claims: Claims, status: str) -> RenderableType:
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    def when(ts: int) -> str:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+    table = Table(title=f"token {status}", show_header=False)
+    for name, value in (
+        ("sub", claims.sub),
+        ("role", claims.role.value),
+        ("permissions", ", ".join(claims.permissions)),
+        ("iss", claims.iss),
+        ("aud", ", ".join(claims.aud)),
+        ("jti", claims.jti),
+        ("kid / alg", f"{claims.kid} / {claims.alg}"),
+        ("issued", when(claims.iat)),
+        ("expires", when(claims.exp)),
+    ):
+        table.add_row(name, value)
+    return table

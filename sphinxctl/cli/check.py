@@ -17,7 +17,10 @@ app = typer.Typer(help="Run the mainnet readiness checklist.")
 def check(
     ctx: typer.Context,
     env: str | None = typer.Argument(
-        None, help="Environment to check (default: the global -e/--env).", show_default=False
+        None,
+        metavar="ENV",
+        help="Environment to check (default: the global -e/--env).",
+        show_default=False,
     ),
     only: list[str] = typer.Option(
         [],
@@ -37,8 +40,7 @@ def check(
 ) -> None:
     """Run every automated checklist item concurrently; report pass/fail/warn/manual.
 
-    Exit 0 when every item passes, 3 when any fails (or a manual item is unattested without
-    --allow-manual). -o table|json|yaml|junit.
+    Exit 0 when all pass; 3 on any failure or unattested manual item (see --allow-manual).
     """
     from sphinxctl.checks import CheckRequest, Status, run_checklist
     from sphinxctl.checks.checklist import resolve_areas

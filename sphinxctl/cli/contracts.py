@@ -40,7 +40,9 @@ def _table(rows: list[dict[str, Any]], title: str) -> Table:
     for row in rows:
         size = row["deployed_bytes"]
         style = "red" if size > EIP170_LIMIT else ""
-        table.add_row(row["name"], row["source"], f"[{style}]{size:,} B[/]" if style else f"{size:,} B")
+        table.add_row(
+            row["name"], row["source"], f"[{style}]{size:,} B[/]" if style else f"{size:,} B"
+        )
     return table
 
 
@@ -48,7 +50,9 @@ def _table(rows: list[dict[str, Any]], title: str) -> Table:
 def compile_(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="Recompile even if nothing changed."),
-    tests: bool = typer.Option(False, "--tests", help="Also compile the test mocks (contracts/test)."),
+    tests: bool = typer.Option(
+        False, "--tests", help="Also compile the test mocks (contracts/test)."
+    ),
 ) -> None:
     """Compile contracts/ into build/artifacts/ (reused when sources and settings are unchanged)."""
     from sphinxctl.solidity.compiler import compile_contracts
@@ -56,13 +60,22 @@ def compile_(
     state = get_state(ctx)
     state.require_output("table", "json", "yaml")
     result = compile_contracts(
-        state.project_root, force=force, include_tests=tests, on_event=lambda m: state.err.print(m, markup=False)
+        state.project_root,
+        force=force,
+        include_tests=tests,
+        on_event=lambda m: state.err.print(m, markup=False),
     )
     rows = _rows(result.artifacts)
-    data = {"compiler": result.compiler, "cached": result.cached, "seconds": round(result.seconds, 3),
-            "contracts": rows}  # fmt: skip
+    data = {
+        "compiler": result.compiler,
+        "cached": result.cached,
+        "seconds": round(result.seconds, 3),
+        "contracts": rows,
+    }
     verb = "reused cached build" if result.cached else "compiled"
-    emit(state, data, lambda: _table(rows, f"{verb} in {result.seconds:.2f}s with {result.compiler}"))
+    emit(
+        state, data, lambda: _table(rows, f"{verb} in {result.seconds:.2f}s with {result.compiler}")
+    )
 
 
 @app.command("list")

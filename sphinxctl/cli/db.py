@@ -89,10 +89,18 @@ def backup(
     with open_store(state) as store:
         state.err.print(f"backing up {store.location} ...")
         result = store.backup(file)
-    emit(state, result, table=lambda: _kv([
-        ("backup", result.path), ("bytes", result.bytes), ("sha256", result.sha256),
-        *((f"rows: {name}", count) for name, count in result.tables.items()),
-    ]))  # fmt: skip
+    emit(
+        state,
+        result,
+        table=lambda: _kv(
+            [
+                ("backup", result.path),
+                ("bytes", result.bytes),
+                ("sha256", result.sha256),
+                *((f"rows: {name}", count) for name, count in result.tables.items()),
+            ]
+        ),
+    )
 
 
 @app.command()
@@ -108,7 +116,14 @@ def restore(
     with open_store(state) as store:
         state.err.print(f"restoring {file} into {store.location} ...")
         result = store.restore(file, force=force)
-    emit(state, result, table=lambda: _kv([
-        ("restored", result.path), ("rows replaced", result.rows_before),
-        *((f"rows: {name}", count) for name, count in result.tables.items()),
-    ]))  # fmt: skip
+    emit(
+        state,
+        result,
+        table=lambda: _kv(
+            [
+                ("restored", result.path),
+                ("rows replaced", result.rows_before),
+                *((f"rows: {name}", count) for name, count in result.tables.items()),
+            ]
+        ),
+    )

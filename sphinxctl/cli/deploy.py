@@ -1,12 +1,126 @@
-"""`sphinxctl deploy` (filled by its own issue)."""
+"""`sphinxctl deploy`: deploy the contracts, show and reconcile their status, verify their
+bytecode, hand the admin roles over to the Safe."""
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from sphinxctl.cli.context import CliState, get_state
+from sphinxctl.cli.render import emit
+
+app = typer.Typer(help="Deploy, verify and hand over the contracts.", no_args_is_help=True)
+
+CHAIN_HELP = "Comma-separated chains (default: every configured chain), e.g. ethereum,polygon."
+# Test hook (fault injection): `<point>:<n>` kills the process at the n-th checkpoint.
+CRASH_OPTION = typer.Option(None, "--crash-at", hidden=True, envvar="SPHINXCTL_TEST_CRASH_AT")
 
 
-@app.callback()
-def _group() -> None:
-    """Not implemented yet."""
+def _request(state: CliState, chain: str | None, dry_run: bool, crash_at: str | None) -> object:
+    from pydantic import SecretStr
+
+    from sphinxctl.chains.registry import parse_chain_option
+    from sphinxctl.chains.signer import needs_password
+    from sphinxctl.deploy.deployment import DeployRequest
+
+    password = None
+    if needs_password(state.settings().deployer) and sys.stdin.isatty():
+        password = SecretStr(typer.prompt("deployer keystore password", hide_input=True, err=True))
+    return DeployRequest(
+        project_root=state.project_root,
+        chains=parse_chain_option(chain),
+        dry_run=dry_run,
+        crash_at=crash_at,
+        password=password,
+    )
+
+
+@app.command()
+def contracts(
+    ctx: typer.Context,
+    chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without a prompt (CI)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Preflight and cost table only."),
+    crash_at: str | None = CRASH_OPTION,
+) -> None:
+    """Preflight every chain, show one cost table, confirm once, deploy chains in parallel."""
+    from sphinxctl.cli.deploy_view import DeployProgress, make_confirm, result_table
+    from sphinxctl.deploy.deployment import deploy_contracts
+
+    state = get_state(ctx)
+    settings = state.settings()
+    request = _request(state, chain, dry_run, crash_at)
+    with DeployProgress(state.err, show_preview=not dry_run or state.output != "table") as progress:
+        result = deploy_contracts(
+            settings, request,  # type: ignore[arg-type]
+            on_event=progress, confirm=make_confirm(state.err, settings.environment, yes),
+        )  # fmt: skip
+    emit(state, result, lambda: result_table(result))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
+    reconcile: bool = typer.Option(
+        False, "--reconcile", help="First rebuild the journal from the chains (nonces and code)."
+    ),
+) -> None:
+    """Per chain and contract: address, tx, block, confirmations, verified, explorer, roles."""
+    from sphinxctl.chains.registry import parse_chain_option
+    from sphinxctl.cli.deploy_view import status_table
+    from sphinxctl.deploy.status import deployment_status
+
+    state = get_state(ctx)
+    report = deployment_status(
+        state.settings(), state.project_root, chains=parse_chain_option(chain), reconcile=reconcile
+    )
+    emit(state, report, lambda: status_table(report))
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
+) -> None:
+    """Compare each contract's runtime code with its artifact (immutables masked)."""
+    from sphinxctl.chains.registry import parse_chain_option
+    from sphinxctl.cli.deploy_view import DeployProgress, verify_table
+    from sphinxctl.deploy.deployment import deploy_verify
+
+    state = get_state(ctx)
+    with DeployProgress(state.err) as progress:
+        report = deploy_verify(
+            state.settings(), state.project_root, parse_chain_option(chain), on_event=progress
+        )
+    emit(state, report, lambda: verify_table(report))
+
+
+@app.command()
+def handover(
+    ctx: typer.Context,
+    to_safe: bool = typer.Option(
+        False, "--to-safe", help="Grant the admin roles to the configured Safe and renounce them."
+    ),
+    chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without a prompt (CI)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Preflight and cost table only."),
+    crash_at: str | None = CRASH_OPTION,
+) -> None:
+    """Hand DEFAULT_ADMIN_ROLE and ADMIN_ROLE to the Safe; the deployer renounces every role."""
+    from sphinxctl.cli.deploy_view import DeployProgress, make_confirm, result_table
+    from sphinxctl.deploy.handover import handover_to_safe
+    from sphinxctl.errors import UsageError
+
+    if not to_safe:
+        raise UsageError("say where the roles go", hint="sphinxctl deploy handover --to-safe")
+    state = get_state(ctx)
+    settings = state.settings()
+    request = _request(state, chain, dry_run, crash_at)
+    with DeployProgress(state.err, show_preview=not dry_run or state.output != "table") as progress:
+        result = handover_to_safe(
+            settings, request,  # type: ignore[arg-type]
+            on_event=progress, confirm=make_confirm(state.err, settings.environment, yes),
+        )  # fmt: skip
+    emit(state, result, lambda: result_table(result))

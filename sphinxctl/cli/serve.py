@@ -1,12 +1,69 @@
-"""`sphinxctl serve` (filled by its own issue)."""
+"""`sphinxctl serve`: run the platform's API server (uvicorn on the app factory)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from sphinxctl.cli.context import get_state
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+app = typer.Typer(help="Run the platform's API server.")
+
+WORKER_FACTORY = "sphinxctl.cli.serve:worker_app"
 
 
-@app.callback()
-def _group() -> None:
-    """Not implemented yet."""
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, "--host", help="Bind address [default: api.host]."),
+    port: int | None = typer.Option(None, "--port", help="Port [default: api.port]."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=64, help="Worker processes [default: api.workers]."
+    ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        help="Serve /metrics on its own port too [default: api.metrics_port].",
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+) -> None:
+    """Serve the API for the environment (-e); every dependency comes from its config."""
+    from sphinxctl.api.server import ServeOptions, serve_forever
+
+    state = get_state(ctx)
+    settings = state.settings()
+    options = ServeOptions.from_settings(
+        settings, host=host, port=port, workers=workers, metrics_port=metrics_port,
+        log_level=log_level.lower(),
+    )  # fmt: skip
+    state.err.print(
+        f"serving {settings.environment} on http://{options.host}:{options.port} "
+        f"({options.workers} worker{'s' if options.workers > 1 else ''})"
+    )
+    # Worker processes rebuild the app from the same environment and config directory.
+    os.environ["SPHINXCTL_ENV"] = state.env
+    os.environ["SPHINXCTL_CONFIG_DIR"] = str(state.config_dir.resolve())
+    os.environ["SPHINXCTL_LOG_LEVEL"] = options.log_level
+    serve_forever(settings, state.project_root, options, worker_factory=WORKER_FACTORY,
+                  environ=os.environ)  # fmt: skip
+
+
+def worker_app() -> FastAPI:
+    """The app of one uvicorn worker process (`--workers` > 1)."""
+    from sphinxctl.api.app import create_app
+    from sphinxctl.api.logs import configure_logging
+    from sphinxctl.api.server import MULTIPROC_ENV
+    from sphinxctl.settings import load_settings
+
+    configure_logging(os.environ.get("SPHINXCTL_LOG_LEVEL", "info"))
+    config_dir = Path(os.environ.get("SPHINXCTL_CONFIG_DIR", "environments"))
+    settings = load_settings(os.environ.get("SPHINXCTL_ENV", "local"), config_dir).settings
+    return create_app(
+        settings, config_dir.resolve().parent, multiproc_dir=os.environ.get(MULTIPROC_ENV)
+    )

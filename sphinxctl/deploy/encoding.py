@@ -8,7 +8,13 @@ import rlp
 from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
-ROLE_NAMES_LIST = ("DEFAULT_ADMIN_ROLE", "ADMIN_ROLE", "OPERATOR_ROLE", "MINTER_ROLE", "REFERRER_ROLE")
+ROLE_NAMES_LIST = (
+    "DEFAULT_ADMIN_ROLE",
+    "ADMIN_ROLE",
+    "OPERATOR_ROLE",
+    "MINTER_ROLE",
+    "REFERRER_ROLE",
+)
 ZERO32 = "0x" + "00" * 32
 
 

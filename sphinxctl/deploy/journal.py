@@ -61,6 +61,8 @@ class TxRecord(BaseModel):
     to: str | None = None
     args: list[Any] = Field(default_factory=list)
     data_hash: str | None = None
+    local_only: bool = False
+    produces: str | None = None
     status: TxStatus
     attempts: list[Attempt] = Field(default_factory=list)
     tx_hash: str | None = None
@@ -209,14 +211,15 @@ class Journal:
             self.document.updated_at = now()
             atomic_write(self.path, self.document.model_dump_json(indent=2) + "\n")
 
-    def archive(self, reason: str) -> Path:
-        """Move the journal aside (`<env>.<timestamp>.json`) and start an empty one."""
+    def archive_chain(self, chain: str, reason: str) -> Path:
+        """Copy the journal aside (`<env>.<timestamp>.<reason>.json`), then drop `chain`'s
+        section (a reset devnet no longer has what it recorded)."""
         with self._lock:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             target = self.path.with_name(f"{self.path.stem}.{stamp}.{reason}.json")
-            if self.path.exists():
-                os.replace(self.path, target)
-            self.document = JournalDocument(environment=self.document.environment)
+            atomic_write(target, self.document.model_dump_json(indent=2) + "\n")
+            self.document.chains.pop(chain, None)
+            self.save()
             return target
 
 

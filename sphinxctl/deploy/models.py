@@ -92,6 +92,7 @@ class ChainPreview(BaseModel):
     problems: list[Problem] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     reset_detected: bool = False
+    genesis_hash: str | None = None
 
     @property
     def new_transactions(self) -> int:
@@ -140,6 +141,7 @@ class DeployEvent(BaseModel):
     done: int | None = None
     total: int | None = None
     tx_hash: str | None = None
+    preview: CostPreview | None = None
 
 
 class ChainOutcome(BaseModel):

@@ -118,7 +118,8 @@ def build_deploy_plan(settings: Settings, chain: ChainSettings) -> ChainPlan:
 def safe_setup_data(owners: list[str], threshold: int) -> str:
     """Calldata of Safe.setup: owners, threshold, no module, no fallback handler, no payment."""
     return encode_call(
-        SAFE_SETUP, [owners, threshold, ZERO_ADDRESS, b"", ZERO_ADDRESS, ZERO_ADDRESS, 0, ZERO_ADDRESS]
+        SAFE_SETUP,
+        [owners, threshold, ZERO_ADDRESS, b"", ZERO_ADDRESS, ZERO_ADDRESS, 0, ZERO_ADDRESS],
     )
 
 
@@ -175,7 +176,7 @@ def build_handover_plan(
     )
     for contract in contracts:
         roles = set(held.get(contract, [])) | {"ADMIN_ROLE", "DEFAULT_ADMIN_ROLE"}
-        ordered = sorted(roles - {"DEFAULT_ADMIN_ROLE"}) + ["DEFAULT_ADMIN_ROLE"]
+        ordered = [*sorted(roles - {"DEFAULT_ADMIN_ROLE"}), "DEFAULT_ADMIN_ROLE"]
         for role in ordered:
             steps.append(
                 PlanStep(

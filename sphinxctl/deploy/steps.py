@@ -10,7 +10,6 @@ from typing import Any, Literal
 from sphinxctl.chains.rpc import ChainClient, RpcError
 from sphinxctl.deploy.encoding import (
     checksum,
-    create_address,
     describe_revert,
     encode_call,
     encode_deploy,
@@ -147,7 +146,11 @@ def revert_text(view: ChainView, error: RpcError) -> str:
 
 
 def estimate(
-    view: ChainView, step: PlanStep, *, code_overrides: dict[str, str] | None = None
+    view: ChainView,
+    step: PlanStep,
+    *,
+    code_overrides: dict[str, str] | None = None,
+    nonce: int | None = None,
 ) -> tuple[int, Literal["node", "bound"]]:
     """Gas for a step: the node's estimate on the current state (with the code of contracts not
     yet deployed placed at their predicted addresses), or — for a call to a contract that does
@@ -161,7 +164,11 @@ def estimate(
         probe = {"from": view.deployer, "to": view.deployer, "data": fields["data"]}
         return view.client.estimate_gas(probe) + ROLE_CALL_EXECUTION_BOUND, "bound"
     tx = {"from": view.deployer, **fields}
-    overrides = {addr: {"code": code} for addr, code in (code_overrides or {}).items()}
+    overrides: dict[str, Any] = {
+        addr: {"code": code} for addr, code in (code_overrides or {}).items()
+    }
+    if overrides and nonce is not None:  # so a creation lands where the plan predicts
+        overrides[view.deployer] = {"nonce": hex(nonce)}
     if overrides:
         try:
             return view.client.estimate_gas(tx, overrides), "node"

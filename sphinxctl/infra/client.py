@@ -77,7 +77,8 @@ class KubeApi:
         except (ConfigException, OSError, TypeError, ValueError) as exc:
             where = str(kubeconfig) if kubeconfig else "the default kubeconfig"
             raise KubernetesError(
-                f"cannot load {where}" + (f" (context {context!r})" if context else "")
+                f"cannot load {where}"
+                + (f" (context {context!r})" if context else "")
                 + f": {exc}",
                 hint="set kubernetes.kubeconfig / kubernetes.context in the environment file, "
                 "or pass --kubeconfig / --context",
@@ -152,9 +153,7 @@ class KubeApi:
         ns = namespace if resource.namespaced else None
         return self._call(
             f"get {kind} {self._where(name, ns)}",
-            lambda: _to_dict(
-                resource.get(name=name, namespace=ns, _request_timeout=self._timeout)
-            ),
+            lambda: _to_dict(resource.get(name=name, namespace=ns, _request_timeout=self._timeout)),
             missing_ok=True,
         )
 

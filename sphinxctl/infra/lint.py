@@ -40,7 +40,9 @@ def _finding(
     )
 
 
-def _pod_templates(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+def _pod_templates(
+    objects: list[dict[str, Any]],
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """(owner object, pod template {metadata, spec}) for every object that runs pods."""
     for obj in objects:
         kind = obj.get("kind")
@@ -51,9 +53,8 @@ def _pod_templates(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, An
             template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template")
             if template:
                 yield obj, template
-        elif kind in _WORKLOADS_WITH_PROBES or kind == "Job":
-            if spec.get("template"):
-                yield obj, spec["template"]
+        elif (kind in _WORKLOADS_WITH_PROBES or kind == "Job") and spec.get("template"):
+            yield obj, spec["template"]
 
 
 def _pod_labels(pod: dict[str, Any]) -> dict[str, str]:
@@ -105,9 +106,12 @@ def _lint_container(
         missing = [r for r in ("cpu", "memory") if r not in got]
         if missing:
             yield _finding(
-                "container-resources", "error", obj,
-                f"no {kind} for {', '.join(missing)}", name,
-            )  # fmt: skip
+                "container-resources",
+                "error",
+                obj,
+                f"no {kind} for {', '.join(missing)}",
+                name,
+            )
     if long_running:
         for probe in ("livenessProbe", "readinessProbe"):
             if not container.get(probe):
@@ -115,10 +119,12 @@ def _lint_container(
         live, ready = container.get("livenessProbe"), container.get("readinessProbe")
         if live and ready and live == ready:
             yield _finding(
-                "container-probes-identical", "warning", obj,
+                "container-probes-identical",
+                "warning",
+                obj,
                 "liveness and readiness probes are identical: a slow dependency restarts pods",
                 name,
-            )  # fmt: skip
+            )
     yield from _lint_image(obj, str(container.get("image") or ""), name)
     security = container.get("securityContext") or {}
     non_root = security.get("runAsNonRoot", pod_security.get("runAsNonRoot"))
@@ -171,14 +177,18 @@ def _lint_network_policies(
         for direction in ("Ingress", "Egress"):
             if direction not in covered:
                 yield _finding(
-                    "networkpolicy-coverage", "error", obj,
+                    "networkpolicy-coverage",
+                    "error",
+                    obj,
                     f"pods are not selected by any NetworkPolicy for {direction}",
-                )  # fmt: skip
+                )
         if covered and not specific:
             yield _finding(
-                "networkpolicy-specific", "warning", obj,
+                "networkpolicy-specific",
+                "warning",
+                obj,
                 "pods are only covered by namespace-wide policies; none allows their traffic",
-            )  # fmt: skip
+            )
 
 
 def _min_available(pdb: dict[str, Any], replicas: int) -> int | None:
@@ -214,10 +224,12 @@ def _lint_autoscaling(
         workload, pod = found
         if "replicas" in (workload.get("spec") or {}):
             yield _finding(
-                "hpa-replicas", "error", workload,
+                "hpa-replicas",
+                "error",
+                workload,
                 "sets spec.replicas while a HorizontalPodAutoscaler scales it: every apply "
                 "would reset the replica count",
-            )  # fmt: skip
+            )
         if not (pod.get("spec") or {}).get("topologySpreadConstraints") and not (
             (pod.get("spec") or {}).get("affinity") or {}
         ).get("podAntiAffinity"):
@@ -237,10 +249,12 @@ def _lint_autoscaling(
             available = _min_available(pdb, low)
             if available is not None and available >= low:
                 yield _finding(
-                    "pdb-vs-hpa", "error", pdb,
+                    "pdb-vs-hpa",
+                    "error",
+                    pdb,
                     f"keeps {available} pods available while the HPA minimum is {low}: "
                     "node drains would block",
-                )  # fmt: skip
+                )
 
 
 def _lint_ingresses(objects: list[dict[str, Any]]) -> Iterator[LintFinding]:
@@ -256,7 +270,9 @@ def _lint_ingresses(objects: list[dict[str, Any]]) -> Iterator[LintFinding]:
             yield _finding("ingress-tls", "error", ingress, "a rule has no host, so no TLS")
         for host in hosts:
             if host and host not in tls_hosts:
-                yield _finding("ingress-tls", "error", ingress, f"host {host} is served without TLS")
+                yield _finding(
+                    "ingress-tls", "error", ingress, f"host {host} is served without TLS"
+                )
         annotations = (ingress.get("metadata") or {}).get("annotations") or {}
         if not any(k.startswith("cert-manager.io/") for k in annotations):
             yield _finding(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ def values_for(settings: Settings, alert_rules_dir: Path, dashboards_dir: Path) 
         "api_container_ports": _container_ports(settings.api.port, metrics_port),
         "api_service_ports": _service_ports(settings.api.port, metrics_port),
         "api_config": {f"{settings.environment}.yaml": config_text},
+        "api_config_checksum": hashlib.sha256(config_text.encode()).hexdigest(),
         "api_secret_env": api_env,
         "api_resources": {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},

@@ -22,7 +22,12 @@ from pydantic import BaseModel
 
 from sphinxctl.errors import CompileError
 from sphinxctl.solidity.backend import Backend, select_backend
-from sphinxctl.solidity.profile import BUILD_DIR, CONTRACTS_DIR, TEST_CONTRACTS_DIR, compiler_settings
+from sphinxctl.solidity.profile import (
+    BUILD_DIR,
+    CONTRACTS_DIR,
+    TEST_CONTRACTS_DIR,
+    compiler_settings,
+)
 from sphinxctl.solidity.sources import collect, discover
 
 TRIAGE_FILE = "contracts/SLITHER_TRIAGE.md"
@@ -88,7 +93,9 @@ def read_triage(root: Path) -> set[tuple[str, str]]:
     path = root / TRIAGE_FILE
     if not path.is_file():
         return set()
-    return {(m.group(1), m.group(2)) for m in _TRIAGE_ROW.finditer(path.read_text(encoding="utf-8"))}
+    return {
+        (m.group(1), m.group(2)) for m in _TRIAGE_ROW.finditer(path.read_text(encoding="utf-8"))
+    }
 
 
 def slither_input(root: Path) -> dict[str, Any]:
@@ -103,14 +110,17 @@ def slither_input(root: Path) -> dict[str, Any]:
     }
 
 
-def run_slither(root: Path, *, backend: Backend | None = None, timeout: float = 600) -> SlitherReport:
+def run_slither(
+    root: Path, *, backend: Backend | None = None, timeout: float = 600
+) -> SlitherReport:
     """Run Slither on the production contracts and sort its findings against the triage file."""
     root = root.resolve()
     slither = root / SLITHER
     if not slither.is_file():
         raise CompileError(
             f"slither is not installed at {slither}",
-            hint="python3 -m venv .venv-tools && .venv-tools/bin/pip install -r requirements/slither.txt",
+            hint="python3 -m venv .venv-tools && "
+            ".venv-tools/bin/pip install -r requirements/slither.txt",
         )
     backend = backend or select_backend(root)
     work = root / BUILD_DIR / "slither"
@@ -127,7 +137,9 @@ def run_slither(root: Path, *, backend: Backend | None = None, timeout: float = 
         "--exclude-dependencies",
         "--json", str(report_path),
     ]  # fmt: skip
-    proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        command, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
+    )
     try:
         data = json.loads(report_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -169,5 +181,7 @@ def run_solhint(root: Path, *, timeout: float = 300) -> LintReport:
     )
     problems = [line for line in proc.stdout.splitlines() if re.match(r"^\S+\.sol:\d+:\d+:", line)]
     if proc.returncode != 0 and not problems:
-        problems = [f"solhint exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-500:]}"]
+        problems = [
+            f"solhint exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-500:]}"
+        ]
     return LintReport(clean=proc.returncode == 0 and not problems, problems=problems)

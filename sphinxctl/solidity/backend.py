@@ -111,7 +111,9 @@ def _fingerprint(node: str, package_dir: Path) -> str:
     digest.update((package_dir / "package.json").read_bytes())
     for name in ("soljson.js", "index.js"):
         stat = (package_dir / name).stat() if (package_dir / name).exists() else None
-        digest.update(f"{name}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}".encode())
+        digest.update(
+            f"{name}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}".encode()
+        )
     return digest.hexdigest()[:32]
 
 
@@ -171,7 +173,9 @@ def solcjs_wrapper(root: Path, build_dir: Path | None = None) -> Backend:
 
 
 def _solcjs_backend(wrapper: Path, version: str) -> Backend:
-    return Backend(kind="solc-js", executable=wrapper, version=version, origin="npm solc via node shim")
+    return Backend(
+        kind="solc-js", executable=wrapper, version=version, origin="npm solc via node shim"
+    )
 
 
 def select_backend(
@@ -190,7 +194,9 @@ def select_backend(
     return solcjs_wrapper(root, build_dir)
 
 
-def run_standard_json(backend: Backend, standard_input: dict[str, Any], root: Path) -> dict[str, Any]:
+def run_standard_json(
+    backend: Backend, standard_input: dict[str, Any], root: Path
+) -> dict[str, Any]:
     """Compile through py-solc-x; solc's diagnostics come back in the output's `errors`."""
     import solcx
     from solcx.exceptions import SolcError
@@ -208,5 +214,7 @@ def run_standard_json(backend: Backend, standard_input: dict[str, Any], root: Pa
             hint=_NO_COMPILER_HINT,
         ) from None
     except (OSError, ValueError) as exc:
-        raise CompileError(f"{backend.description} could not run: {exc}", hint=_NO_COMPILER_HINT) from None
+        raise CompileError(
+            f"{backend.description} could not run: {exc}", hint=_NO_COMPILER_HINT
+        ) from None
     return output

@@ -57,15 +57,29 @@ class _Unit(BaseModel):
 
 
 def _units(include_tests: bool) -> list[_Unit]:
-    units = [_Unit(label="contracts", directory=CONTRACTS_DIR, exclude=(TEST_CONTRACTS_DIR,), output_dir=ARTIFACTS_DIR)]
+    units = [
+        _Unit(
+            label="contracts",
+            directory=CONTRACTS_DIR,
+            exclude=(TEST_CONTRACTS_DIR,),
+            output_dir=ARTIFACTS_DIR,
+        )
+    ]
     if include_tests:
         units.append(
-            _Unit(label="test contracts", directory=TEST_CONTRACTS_DIR, exclude=(), output_dir=TEST_ARTIFACTS_DIR)
+            _Unit(
+                label="test contracts",
+                directory=TEST_CONTRACTS_DIR,
+                exclude=(),
+                output_dir=TEST_ARTIFACTS_DIR,
+            )
         )
     return units
 
 
-def cache_key(sources: dict[str, SourceFile], settings: dict[str, Any], compiler_version: str) -> str:
+def cache_key(
+    sources: dict[str, SourceFile], settings: dict[str, Any], compiler_version: str
+) -> str:
     """Hash of compiler version, settings and (name, content digest) of every source."""
     digest = hashlib.sha256()
     digest.update(compiler_version.encode())
@@ -96,7 +110,9 @@ def describe_diagnostic(diagnostic: dict[str, Any], sources: dict[str, SourceFil
     return f"{unit}:{line}:{col}: {kind}: {message}"
 
 
-def _raise_on_errors(output: dict[str, Any], sources: dict[str, SourceFile], on_event: Events) -> None:
+def _raise_on_errors(
+    output: dict[str, Any], sources: dict[str, SourceFile], on_event: Events
+) -> None:
     errors = []
     for diagnostic in output.get("errors", []):
         text = describe_diagnostic(diagnostic, sources)
@@ -119,7 +135,8 @@ def _artifacts_from(output: dict[str, Any], wanted: list[str]) -> dict[str, Arti
         for name, data in output.get("contracts", {}).get(unit, {}).items():
             if name in artifacts:
                 raise CompileError(
-                    f"contract name {name} is defined in both {artifacts[name].source_path} and {unit}",
+                    f"contract name {name} is defined in both "
+                    f"{artifacts[name].source_path} and {unit}",
                     hint="contract names must be unique: artifacts are stored by name",
                 )
             metadata = json.loads(data["metadata"])
@@ -149,7 +166,10 @@ def _compile_unit(
     if not force and manifest is not None and manifest.cache_key == key:
         on_event(f"{unit.label}: unchanged, reusing {unit.output_dir}/")
         return read_artifacts(out_dir, manifest), True, manifest.compiler
-    on_event(f"{unit.label}: compiling {len(wanted)} files ({len(sources)} with imports) with {backend.description}")
+    on_event(
+        f"{unit.label}: compiling {len(wanted)} files ({len(sources)} with imports) "
+        f"with {backend.description}"
+    )
     standard_input = {
         "language": "Solidity",
         "sources": {name: {"content": source.content} for name, source in sources.items()},

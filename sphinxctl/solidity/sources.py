@@ -80,7 +80,8 @@ def collect(root: Path, units: list[str]) -> dict[str, SourceFile]:
             continue
         if unit.startswith(("/", "../")) or unit == "..":
             raise CompileError(
-                f"import outside the project: {unit}" + (f" (imported at {origin})" if origin else ""),
+                f"import outside the project: {unit}"
+                + (f" (imported at {origin})" if origin else ""),
                 hint="import project files relatively and packages by their npm name",
             )
         path = _locate(root, unit)

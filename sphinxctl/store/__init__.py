@@ -22,6 +22,9 @@ API (all models are pydantic, in sphinxctl.store.models)::
         # JWT-looking values are stored as "********".
     store.list_audit(since=, until=, actor=, action=, after_seq=, limit=100) -> list[AuditEvent]
     store.verify_audit() -> VerifyResult        # .ok, .broken.seq / .broken.reason
+    with audited(store, actor, role, action, target, params) as outcome:   # write-ahead:
+        ...                                      # "started" recorded first (or 503), then
+                                                 # "ok" / "failed: ..." (sphinxctl.store.actions)
 
     # Rarity snapshots: every replica serves the same leaves and proofs for a root.
     store.save_snapshot(chain, root, leaves: list[SnapshotLeaf], created_by=None)
@@ -47,13 +50,13 @@ API (all models are pydantic, in sphinxctl.store.models)::
 
 The API server wires it like this: one Store built at startup; `readiness()` in
 /health/ready (database named as the cause when `ok` is false); route handlers map
-`StoreError.unavailable` to 503. For a privileged action, append the audit event after the
-action with its real result (`result="ok"`, `"failed: ..."`); if the append raises
-StoreUnavailable, answer 503 and log the event, so an action is never performed unrecorded
-without the operator being told.
+`StoreError.unavailable` to 503. Privileged actions run inside `audited(...)`, so an action is
+either not performed (database down before it: StoreUnavailable, 503) or performed and recorded
+(at least its `started` event) — never performed and unrecorded.
 """
 
 from sphinxctl.errors import AuditChainBroken, StoreError, StoreUnavailable
+from sphinxctl.store.actions import AuditOutcome, audited
 from sphinxctl.store.metrics_feed import TransactionMetricsSync
 from sphinxctl.store.models import (
     AuditEvent,
@@ -78,6 +81,7 @@ __all__ = [
     "AuditChainBroken",
     "AuditEvent",
     "AuditList",
+    "AuditOutcome",
     "BackupResult",
     "BrokenRow",
     "DbStatus",
@@ -95,4 +99,5 @@ __all__ = [
     "TransactionRecord",
     "TransactionStats",
     "VerifyResult",
+    "audited",
 ]

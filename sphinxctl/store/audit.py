@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from sphinxctl.errors import StoreError
@@ -19,6 +19,19 @@ from sphinxctl.store.canonical import GENESIS_HASH, canonical_json, redact, row_
 from sphinxctl.store.models import AuditEvent, BrokenRow, VerifyResult
 from sphinxctl.store.schema import audit_chain_head, audit_events
 
+# Statements built once (compiled-statement cache hits; values travel as parameters).
+# FOR UPDATE on PostgreSQL; on SQLite the transaction already began IMMEDIATE (write lock).
+_LOCK_HEAD = (
+    select(audit_chain_head.c.seq, audit_chain_head.c.hash)
+    .where(audit_chain_head.c.id == 1)
+    .with_for_update()
+)
+_INSERT_EVENT = insert(audit_events)
+_MOVE_HEAD = (
+    update(audit_chain_head)
+    .where(audit_chain_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 _LIMITS = {"actor": 200, "role": 64, "action": 100, "target": 300, "result": 2000}
 
 
@@ -55,12 +68,7 @@ def append(
     except (TypeError, ValueError) as exc:
         raise StoreError(f"audit event params are not JSON-serialisable: {exc}") from None
 
-    # FOR UPDATE on PostgreSQL; on SQLite the transaction already began IMMEDIATE (write lock).
-    head = conn.execute(
-        select(audit_chain_head.c.seq, audit_chain_head.c.hash)
-        .where(audit_chain_head.c.id == 1)
-
-    ).one_or_none()
+    head = conn.execute(_LOCK_HEAD).one_or_none()
     if head is None:
         raise StoreError(
             "the audit chain head row is missing",
@@ -69,19 +77,23 @@ def append(
         )
     seq = int(head.seq) + 1
     occurred_at = datetime.now(UTC)  # taken under the lock: time order follows seq order
-    digest = row_hash(seq=seq, occurred_at=occurred_at, params_json=params_json,
-                      prev_hash=head.hash, **fields)  # fmt: skip
-    conn.execute(
-        insert(audit_events).values(
-            seq=seq, occurred_at=occurred_at, params=params_json, prev_hash=head.hash,
-            hash=digest, **fields,
-        )  # fmt: skip
+    digest = row_hash(
+        seq=seq, occurred_at=occurred_at, params_json=params_json, prev_hash=head.hash, **fields
     )
     conn.execute(
-        update(audit_chain_head).where(audit_chain_head.c.id == 1).values(seq=seq, hash=digest)
+        _INSERT_EVENT,
+        {"seq": seq, "occurred_at": occurred_at, "params": params_json,
+         "prev_hash": head.hash, "hash": digest, **fields},
+    )  # fmt: skip
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+    return AuditEvent(
+        seq=seq,
+        occurred_at=occurred_at,
+        params=json.loads(params_json),
+        prev_hash=head.hash,
+        hash=digest,
+        **fields,
     )
-    return AuditEvent(seq=seq, occurred_at=occurred_at, params=json.loads(params_json),
-                      prev_hash=head.hash, hash=digest, **fields)  # fmt: skip
 
 
 def _event(row: Row[Any]) -> AuditEvent:
@@ -92,10 +104,17 @@ def _event(row: Row[Any]) -> AuditEvent:
     if not isinstance(params, dict):
         params = {"_value": params}
     return AuditEvent(
-        seq=row.seq, occurred_at=row.occurred_at, actor=row.actor, role=row.role,
-        action=row.action, target=row.target, params=params, result=row.result,
-        prev_hash=row.prev_hash, hash=row.hash,
-    )  # fmt: skip
+        seq=row.seq,
+        occurred_at=row.occurred_at,
+        actor=row.actor,
+        role=row.role,
+        action=row.action,
+        target=row.target,
+        params=params,
+        result=row.result,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
 
 
 def list_events(
@@ -139,8 +158,9 @@ def verify(conn: Connection, *, batch: int = 1000) -> VerifyResult:
     head_seq, head_hash = int(head.seq), str(head.hash)
 
     def fail(checked: int, broken: BrokenRow) -> VerifyResult:
-        return VerifyResult(ok=False, checked=checked, head_seq=head_seq, head_hash=head_hash,
-                            broken=broken)  # fmt: skip
+        return VerifyResult(
+            ok=False, checked=checked, head_seq=head_seq, head_hash=head_hash, broken=broken
+        )
 
     prev_hash, expected, checked = GENESIS_HASH, 1, 0
     result = conn.execution_options(yield_per=batch).execute(
@@ -157,32 +177,66 @@ def verify(conn: Connection, *, batch: int = 1000) -> VerifyResult:
                 )
                 return fail(checked, BrokenRow(seq=expected, reason=reason))
             if seq > head_seq:
-                return fail(checked, BrokenRow(
-                    seq=seq, reason=f"row seq={seq} lies beyond the chain head (seq {head_seq}): "
-                    "it was inserted outside the store"))  # fmt: skip
+                return fail(
+                    checked,
+                    BrokenRow(
+                        seq=seq,
+                        reason=f"row seq={seq} lies beyond the chain head (seq {head_seq}): "
+                        "it was inserted outside the store",
+                    ),
+                )
             if row.prev_hash != prev_hash:
-                return fail(checked, BrokenRow(
-                    seq=seq, expected=prev_hash, found=row.prev_hash,
-                    reason=f"row seq={seq} does not link to row seq={seq - 1} (prev_hash differs "
-                    "from that row's hash: one of the two was altered)"))  # fmt: skip
+                return fail(
+                    checked,
+                    BrokenRow(
+                        seq=seq,
+                        expected=prev_hash,
+                        found=row.prev_hash,
+                        reason=f"row seq={seq} does not link to row seq={seq - 1} (prev_hash "
+                        "differs from that row's hash: one of the two was altered)",
+                    ),
+                )
             recomputed = row_hash(
-                seq=seq, occurred_at=row.occurred_at, actor=row.actor, role=row.role,
-                action=row.action, target=row.target, params_json=row.params,
-                result=row.result, prev_hash=row.prev_hash,
-            )  # fmt: skip
+                seq=seq,
+                occurred_at=row.occurred_at,
+                actor=row.actor,
+                role=row.role,
+                action=row.action,
+                target=row.target,
+                params_json=row.params,
+                result=row.result,
+                prev_hash=row.prev_hash,
+            )
             if recomputed != row.hash:
-                return fail(checked, BrokenRow(
-                    seq=seq, expected=recomputed, found=row.hash,
-                    reason=f"row seq={seq} was altered: its contents do not match its hash"))  # fmt: skip
+                return fail(
+                    checked,
+                    BrokenRow(
+                        seq=seq,
+                        expected=recomputed,
+                        found=row.hash,
+                        reason=f"row seq={seq} was altered: its contents do not match its hash",
+                    ),
+                )
             prev_hash, expected, checked = row.hash, expected + 1, checked + 1
     finally:
         result.close()
     if checked < head_seq:
-        return fail(checked, BrokenRow(
-            seq=checked + 1, reason=f"rows seq={checked + 1}..{head_seq} are missing "
-            f"(the chain head records seq {head_seq})"))  # fmt: skip
+        return fail(
+            checked,
+            BrokenRow(
+                seq=checked + 1,
+                reason=f"rows seq={checked + 1}..{head_seq} are missing "
+                f"(the chain head records seq {head_seq})",
+            ),
+        )
     if prev_hash != head_hash:
-        return fail(checked, BrokenRow(
-            seq=head_seq, expected=head_hash, found=prev_hash,
-            reason="the chain head's hash does not match the last row"))  # fmt: skip
+        return fail(
+            checked,
+            BrokenRow(
+                seq=head_seq,
+                expected=head_hash,
+                found=prev_hash,
+                reason="the chain head's hash does not match the last row",
+            ),
+        )
     return VerifyResult(ok=True, checked=checked, head_seq=head_seq, head_hash=head_hash)

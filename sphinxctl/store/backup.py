@@ -7,6 +7,7 @@ command line. Backups are written to a temporary file and renamed into place.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -37,6 +38,44 @@ def file_format(path: Path) -> str | None:
     return None
 
 
+def write_backup(engine: Engine, target: Target, path: Path) -> tuple[int, str]:
+    """Back up the whole database to `path`; returns its size and SHA-256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if target.backend == "sqlite":
+        sqlite_backup(engine, path)
+    else:
+        pg_backup(target, path)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return path.stat().st_size, digest.hexdigest()
+
+
+def check_backup_file(backend: str, path: Path) -> None:
+    """Refuse a missing file, or one that is not a backup of this kind of database."""
+    if not path.is_file():
+        raise StoreError(f"backup file {path} does not exist")
+    expected = "sqlite" if backend == "sqlite" else "pg_custom"
+    found = file_format(path)
+    if found != expected:
+        kinds = {"sqlite": "a SQLite backup", "pg_custom": "a pg_dump custom-format archive"}
+        raise StoreError(
+            f"{path} is {kinds.get(found or '', 'not a backup sphinxctl wrote')}, "
+            f"but this database is {backend}",
+            hint=f"restore {kinds[expected]} (written by `sphinxctl db backup`) here",
+        )
+
+
+def restore_into(engine: Engine, target: Target, path: Path) -> None:
+    """Replace the database's content with the backup's."""
+    if target.backend == "sqlite":
+        sqlite_restore(engine, path)
+    else:
+        pg_restore(target, path)
+    engine.dispose()  # pooled connections may hold plans for the replaced tables
+
+
 def _partial(path: Path) -> Path:
     return path.with_name(path.name + ".partial")
 
@@ -65,7 +104,9 @@ def _check_sqlite_backup(path: Path) -> None:
         src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             ok = src.execute("PRAGMA integrity_check").fetchone()
-            tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
         finally:
             src.close()
     except sqlite3.DatabaseError as exc:
@@ -163,8 +204,14 @@ def pg_backup(target: Target, path: Path) -> None:
     conninfo, env = _conninfo(target)
     tmp = _partial(path)
     tmp.unlink(missing_ok=True)
-    args = [find_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-            f"--file={tmp}", f"--dbname={conninfo}"]  # fmt: skip
+    args = [
+        find_pg_tool("pg_dump"),
+        "--format=custom",
+        "--no-owner",
+        "--no-privileges",
+        f"--file={tmp}",
+        f"--dbname={conninfo}",
+    ]
     try:
         _run_tool(args, env, target, "pg_dump")
         os.chmod(tmp, 0o600)
@@ -181,6 +228,15 @@ def pg_restore(target: Target, path: Path) -> None:
     if " TABLE " not in listing or "audit_events" not in listing:
         raise StoreError(f"{path} is a PostgreSQL dump but not a sphinxctl backup")
     conninfo, env = _conninfo(target)
-    args = [tool, "--clean", "--if-exists", "--no-owner", "--no-privileges",
-            "--single-transaction", "--exit-on-error", f"--dbname={conninfo}", str(path)]  # fmt: skip
+    args = [
+        tool,
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--no-privileges",
+        "--single-transaction",
+        "--exit-on-error",
+        f"--dbname={conninfo}",
+        str(path),
+    ]
     _run_tool(args, env, target, "pg_restore")

@@ -22,9 +22,21 @@ REDACTED = "********"
 
 # Key names (normalised to snake_case) that hold secrets anywhere in the key.
 _SECRET_PARTS = (
-    "secret", "password", "passwd", "passphrase", "private_key", "privatekey", "mnemonic",
-    "seed_phrase", "api_key", "apikey", "authorization", "credential", "cookie", "signing_key",
-)  # fmt: skip
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "private_key",
+    "privatekey",
+    "mnemonic",
+    "seed_phrase",
+    "api_key",
+    "apikey",
+    "authorization",
+    "credential",
+    "cookie",
+    "signing_key",
+)
 # Keys whose last word marks a bearer credential: `token`, `access_token`, `jwt`, ... but not
 # `token_id` or `token_uri`.
 _SECRET_LAST_WORDS = ("token", "jwt", "dsn")
@@ -53,9 +65,7 @@ def redact(value: Any) -> Any:
     if isinstance(value, SecretStr | SecretBytes):
         return REDACTED
     if isinstance(value, Mapping):
-        return {
-            str(k): REDACTED if is_secret_key(str(k)) else redact(v) for k, v in value.items()
-        }
+        return {str(k): REDACTED if is_secret_key(str(k)) else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
         return [redact(v) for v in items]
@@ -82,8 +92,9 @@ def redact(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON text: sorted keys, no whitespace, UTF-8 kept, no NaN."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)  # fmt: skip
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def to_utc(moment: datetime) -> datetime:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,7 +86,9 @@ def build_engine(target: Target, db: DatabaseSettings) -> Engine:
         engine = create_engine(target.url, connect_args=connect_args, **common)
     else:
         assert target.sqlite_path is not None
-        target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        # On failure, connecting reports it (StoreUnavailable), so readiness names the cause.
+        with contextlib.suppress(OSError):
+            target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             target.url,
             connect_args={"timeout": db.pool_timeout_seconds, "check_same_thread": False},
@@ -119,29 +123,42 @@ def _sqlite_locking(engine: Engine) -> None:
 
 
 def _pool_metrics(engine: Engine, size: int) -> None:
+    """Pool gauges read the pool at scrape time (the latest engine built in the process)."""
     from sphinxctl import metrics
 
     metrics.DB_POOL_SIZE.set(size)
-    pool = engine.pool
+    engine_ref = weakref.ref(engine)  # dispose() replaces engine.pool: read it at scrape time
 
-    def _update(*_args: Any) -> None:
-        if isinstance(pool, QueuePool):
-            metrics.DB_POOL_CHECKED_OUT.set(pool.checkedout())
-            metrics.DB_POOL_OVERFLOW.set(max(0, pool.overflow()))
+    def _pool() -> QueuePool | None:
+        current = engine_ref()
+        pool = current.pool if current is not None else None
+        return pool if isinstance(pool, QueuePool) else None
 
-    for name in ("checkout", "checkin", "connect", "close", "invalidate"):
-        event.listen(pool, name, _update)
+    def checked_out() -> float:
+        pool = _pool()
+        return float(pool.checkedout()) if pool is not None else 0.0
+
+    def overflow() -> float:
+        pool = _pool()
+        return float(max(0, pool.overflow())) if pool is not None else 0.0
+
+    metrics.DB_POOL_CHECKED_OUT.set_function(checked_out)
+    metrics.DB_POOL_OVERFLOW.set_function(overflow)
 
 
 def _query_metrics(engine: Engine) -> None:
     from sphinxctl import metrics
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _before(conn: Any, _cursor: Any, _stmt: str, _params: Any, context: Any, _many: bool) -> None:
+    def _before(
+        conn: Any, _cursor: Any, _stmt: str, _params: Any, context: Any, _many: bool
+    ) -> None:
         conn.info.setdefault("sphinx_query_start", []).append(time.perf_counter())
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn: Any, _cursor: Any, stmt: str, _params: Any, _context: Any, _many: bool) -> None:
+    def _after(
+        conn: Any, _cursor: Any, stmt: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
         starts = conn.info.get("sphinx_query_start")
         if not starts:
             return

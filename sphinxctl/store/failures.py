@@ -65,6 +65,12 @@ def classify(exc: BaseException, location: str, secret: str | None = None) -> St
             for s in ("connection", "database is locked", "unable to open", "server closed")
         )
     )
+    if state.startswith("28") or "authentication failed" in text:
+        return StoreUnavailable(
+            f"database refused the login ({location}): {reason}",
+            hint="Check the user and password in database.url (DATABASE_URL).",
+            reference="store-login-refused",
+        )
     if unavailable:
         return StoreUnavailable(f"database unavailable ({location}): {reason}")
     return StoreError(f"database error ({location}): {reason}")

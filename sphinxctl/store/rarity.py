@@ -34,15 +34,25 @@ def check_hash(value: str, what: str) -> str:
 
 def _summary(row: Row[Any]) -> RaritySnapshot:
     return RaritySnapshot(
-        id=row.id, chain=row.chain, root=row.root, leaf_count=row.leaf_count,
-        created_at=row.created_at, created_by=row.created_by, published_tx=row.published_tx,
+        id=row.id,
+        chain=row.chain,
+        root=row.root,
+        leaf_count=row.leaf_count,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        published_tx=row.published_tx,
         published_at=row.published_at,
-    )  # fmt: skip
+    )
 
 
 def _leaf(row: Row[Any]) -> SnapshotLeaf:
-    return SnapshotLeaf(token_id=int(row.token_id), phi_score=row.phi_score, rank=row.rank,
-                        leaf_hash=row.leaf_hash, proof=json.loads(row.proof))  # fmt: skip
+    return SnapshotLeaf(
+        token_id=int(row.token_id),
+        phi_score=row.phi_score,
+        rank=row.rank,
+        leaf_hash=row.leaf_hash,
+        proof=json.loads(row.proof),
+    )
 
 
 def _leaves(conn: Connection, snapshot_id: int) -> list[SnapshotLeaf]:
@@ -54,9 +64,7 @@ def _leaves(conn: Connection, snapshot_id: int) -> list[SnapshotLeaf]:
     return [_leaf(r) for r in rows]
 
 
-def _find(
-    conn: Connection, chain: str, root: str | None, published_only: bool
-) -> Row[Any] | None:
+def _find(conn: Connection, chain: str, root: str | None, published_only: bool) -> Row[Any] | None:
     query = select(rarity_snapshots).where(rarity_snapshots.c.chain == chain)
     if root is not None:
         query = query.where(rarity_snapshots.c.root == check_hash(root, "root"))
@@ -97,18 +105,27 @@ def save(
         return _summary(existing)
     snapshot_id = conn.execute(
         insert(rarity_snapshots)
-        .values(chain=chain, root=root, leaf_count=len(leaves), created_at=datetime.now(UTC),
-                created_by=created_by)  # fmt: skip
+        .values(
+            chain=chain,
+            root=root,
+            leaf_count=len(leaves),
+            created_at=datetime.now(UTC),
+            created_by=created_by,
+        )
         .returning(rarity_snapshots.c.id)
     ).scalar_one()
     conn.execute(
         insert(rarity_leaves),
         [
             {
-                "snapshot_id": snapshot_id, "position": i, "token_id": str(leaf.token_id),
-                "phi_score": leaf.phi_score, "rank": leaf.rank, "leaf_hash": leaf.leaf_hash,
+                "snapshot_id": snapshot_id,
+                "position": i,
+                "token_id": str(leaf.token_id),
+                "phi_score": leaf.phi_score,
+                "rank": leaf.rank,
+                "leaf_hash": leaf.leaf_hash,
                 "proof": json.dumps(leaf.proof),
-            }  # fmt: skip
+            }
             for i, leaf in enumerate(leaves)
         ],
     )
@@ -147,20 +164,28 @@ def get_proof(
     ).one_or_none()
     if leaf is None:
         return None
-    return SnapshotProof(chain=row.chain, root=row.root, snapshot_id=row.id,
-                         published_tx=row.published_tx, leaf=_leaf(leaf))  # fmt: skip
+    return SnapshotProof(
+        chain=row.chain,
+        root=row.root,
+        snapshot_id=row.id,
+        published_tx=row.published_tx,
+        leaf=_leaf(leaf),
+    )
 
 
 def mark_published(conn: Connection, *, chain: str, root: str, tx_hash: str) -> RaritySnapshot:
     """Record the transaction that published the root on chain (setRarityRoot)."""
     row = _find(conn, check_chain(chain), root, published_only=False)
     if row is None:
-        raise StoreError(f"no rarity snapshot with root {root} for {chain}",
-                         reference="store-not-found")  # fmt: skip
+        raise StoreError(
+            f"no rarity snapshot with root {root} for {chain}", reference="store-not-found"
+        )
     conn.execute(
         update(rarity_snapshots)
         .where(rarity_snapshots.c.id == row.id)
-        .values(published_tx=check_hash(tx_hash, "transaction hash"), published_at=datetime.now(UTC))
+        .values(
+            published_tx=check_hash(tx_hash, "transaction hash"), published_at=datetime.now(UTC)
+        )
     )
     updated = conn.execute(select(rarity_snapshots).where(rarity_snapshots.c.id == row.id)).one()
     return _summary(updated)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -11,8 +10,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.engine import Connection
 
 from sphinxctl.errors import StoreError
@@ -21,8 +20,8 @@ from sphinxctl.store.engine import READ_ONLY, Target, build_engine, resolve_targ
 from sphinxctl.store.failures import translated
 from sphinxctl.store.models import (
     AuditEvent,
-    BackupResult,
     Backend,
+    BackupResult,
     DbStatus,
     MigrationResult,
     PingResult,
@@ -86,7 +85,10 @@ class Store:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -119,15 +121,25 @@ class Store:
         """Create or upgrade the schema to the newest migration (idempotent, concurrency-safe)."""
         with self._tx() as conn:
             before, after = migrate.upgrade(conn)
-        return MigrationResult(backend=self.backend, location=self.location,
-                               from_revision=before, to_revision=after, applied=before != after)  # fmt: skip
+        return MigrationResult(
+            backend=self.backend,
+            location=self.location,
+            from_revision=before,
+            to_revision=after,
+            applied=before != after,
+        )
 
     def downgrade(self, revision: str = "base") -> MigrationResult:
         """Undo migrations down to `revision` (`base` drops every table: data is lost)."""
         with self._tx() as conn:
             before, after = migrate.downgrade(conn, revision)
-        return MigrationResult(backend=self.backend, location=self.location,
-                               from_revision=before, to_revision=after, applied=before != after)  # fmt: skip
+        return MigrationResult(
+            backend=self.backend,
+            location=self.location,
+            from_revision=before,
+            to_revision=after,
+            applied=before != after,
+        )
 
     def ping(self) -> PingResult:
         """Round-trip `SELECT 1`; raises StoreUnavailable when the database cannot be reached."""
@@ -141,22 +153,39 @@ class Store:
         try:
             latency = self.ping().latency_ms
         except StoreError as exc:
-            return Readiness(ok=False, backend=self.backend, reachable=False, migrated=False,
-                             detail=exc.message)  # fmt: skip
+            return Readiness(
+                ok=False, backend=self.backend, reachable=False, migrated=False, detail=exc.message
+            )
         try:
             with self._tx(read_only=True) as conn:
                 current = migrate.current_revision(conn)
             head = migrate.head_revision()
         except StoreError as exc:
-            return Readiness(ok=False, backend=self.backend, reachable=True, migrated=False,
-                             latency_ms=latency, detail=exc.message)  # fmt: skip
+            return Readiness(
+                ok=False,
+                backend=self.backend,
+                reachable=True,
+                migrated=False,
+                latency_ms=latency,
+                detail=exc.message,
+            )
         migrated = current == head
-        detail = None if migrated else (
-            f"database schema is at {current or 'no revision'}, expected {head}: "
-            "run `sphinxctl db migrate`"
-        )  # fmt: skip
-        return Readiness(ok=migrated, backend=self.backend, reachable=True, migrated=migrated,
-                         latency_ms=latency, detail=detail)  # fmt: skip
+        detail = (
+            None
+            if migrated
+            else (
+                f"database schema is at {current or 'no revision'}, expected {head}: "
+                "run `sphinxctl db migrate`"
+            )
+        )
+        return Readiness(
+            ok=migrated,
+            backend=self.backend,
+            reachable=True,
+            migrated=migrated,
+            latency_ms=latency,
+            detail=detail,
+        )
 
     def table_counts(self) -> dict[str, int]:
         """Rows per data table (tables that do not exist yet are left out)."""
@@ -183,9 +212,16 @@ class Store:
                     select(audit_chain_head.c.seq).where(audit_chain_head.c.id == 1)
                 ).scalar_one_or_none()
         head = migrate.head_revision()
-        return DbStatus(backend=self.backend, location=self.location, reachable=True,
-                        current_revision=current, head_revision=head, up_to_date=current == head,
-                        tables=counts, audit_head_seq=head_seq)  # fmt: skip
+        return DbStatus(
+            backend=self.backend,
+            location=self.location,
+            reachable=True,
+            current_revision=current,
+            head_revision=head,
+            up_to_date=current == head,
+            tables=counts,
+            audit_head_seq=head_seq,
+        )
 
     # --- audit trail -----------------------------------------------------------------------
     def append_audit(
@@ -199,8 +235,15 @@ class Store:
     ) -> AuditEvent:
         """Append one event to the hash chain (secrets in `params` are redacted first)."""
         with self._tx() as conn:
-            return audit.append(conn, actor=actor, role=role, action=action, target=target,
-                                params=params, result=result)  # fmt: skip
+            return audit.append(
+                conn,
+                actor=actor,
+                role=role,
+                action=action,
+                target=target,
+                params=params,
+                result=result,
+            )
 
     def list_audit(
         self,
@@ -214,8 +257,15 @@ class Store:
     ) -> list[AuditEvent]:
         """Matching events in seq order (the latest `limit`, or `limit` after `after_seq`)."""
         with self._tx(read_only=True) as conn:
-            return audit.list_events(conn, since=since, until=until, actor=actor, action=action,
-                                     after_seq=after_seq, limit=limit)  # fmt: skip
+            return audit.list_events(
+                conn,
+                since=since,
+                until=until,
+                actor=actor,
+                action=action,
+                after_seq=after_seq,
+                limit=limit,
+            )
 
     def verify_audit(self) -> VerifyResult:
         """Walk the whole chain in one consistent snapshot; `broken` names the first bad row."""
@@ -224,12 +274,18 @@ class Store:
 
     # --- rarity snapshots ------------------------------------------------------------------
     def save_snapshot(
-        self, chain: str, root: str, leaves: Sequence[SnapshotLeaf], *, created_by: str | None = None
+        self,
+        chain: str,
+        root: str,
+        leaves: Sequence[SnapshotLeaf],
+        *,
+        created_by: str | None = None,
     ) -> RaritySnapshot:
         """Store a snapshot and its leaves (idempotent for the same chain, root and leaves)."""
         return self._write(
-            lambda conn: rarity.save(conn, chain=chain, root=root, leaves=leaves,
-                                     created_by=created_by)  # fmt: skip
+            lambda conn: rarity.save(
+                conn, chain=chain, root=root, leaves=leaves, created_by=created_by
+            )
         )
 
     def get_snapshot(
@@ -243,16 +299,18 @@ class Store:
         """The snapshot with `root`, else the latest one (published only if asked); None if
         there is none."""
         with self._tx(read_only=True) as conn:
-            return rarity.get(conn, chain=chain, root=root, published_only=published_only,
-                              with_leaves=with_leaves)  # fmt: skip
+            return rarity.get(
+                conn, chain=chain, root=root, published_only=published_only, with_leaves=with_leaves
+            )
 
     def get_snapshot_proof(
         self, chain: str, token_id: int, root: str | None = None, *, published_only: bool = False
     ) -> SnapshotProof | None:
         """One token's leaf and proof (in `root`'s snapshot, else the latest)."""
         with self._tx(read_only=True) as conn:
-            return rarity.get_proof(conn, chain=chain, token_id=token_id, root=root,
-                                    published_only=published_only)  # fmt: skip
+            return rarity.get_proof(
+                conn, chain=chain, token_id=token_id, root=root, published_only=published_only
+            )
 
     def mark_snapshot_published(self, chain: str, root: str, tx_hash: str) -> RaritySnapshot:
         with self._tx() as conn:
@@ -273,17 +331,24 @@ class Store:
         """Record a sent transaction (idempotent for the same chain, hash and kind)."""
         return self._write(
             lambda conn: transactions.record(
-                conn, chain=chain, tx_hash=tx_hash, kind=kind, value_wei=value_wei,
-                decimals=decimals, status=status, actor=actor,
-            )  # fmt: skip
+                conn,
+                chain=chain,
+                tx_hash=tx_hash,
+                kind=kind,
+                value_wei=value_wei,
+                decimals=decimals,
+                status=status,
+                actor=actor,
+            )
         )
 
     def update_transaction_status(
         self, chain: str, tx_hash: str, status: str, *, block_number: int | None = None
     ) -> TransactionRecord:
         with self._tx() as conn:
-            return transactions.update_status(conn, chain=chain, tx_hash=tx_hash, status=status,
-                                              block_number=block_number)  # fmt: skip
+            return transactions.update_status(
+                conn, chain=chain, tx_hash=tx_hash, status=status, block_number=block_number
+            )
 
     def get_transaction(self, chain: str, tx_hash: str) -> TransactionRecord | None:
         with self._tx(read_only=True) as conn:
@@ -298,8 +363,9 @@ class Store:
         limit: int = 100,
     ) -> list[TransactionRecord]:
         with self._tx(read_only=True) as conn:
-            return transactions.list_records(conn, chain=chain, status=status, after_id=after_id,
-                                             limit=limit)  # fmt: skip
+            return transactions.list_records(
+                conn, chain=chain, status=status, after_id=after_id, limit=limit
+            )
 
     def transaction_stats(
         self, buckets: Sequence[float] = transactions.VALUE_BUCKETS
@@ -311,36 +377,15 @@ class Store:
     # --- backup and restore ----------------------------------------------------------------
     def backup(self, path: Path) -> BackupResult:
         """pg_dump (custom format) or SQLite's online backup of the whole database to `path`."""
-        path = Path(path)
         counts = self.table_counts()
-        path.parent.mkdir(parents=True, exist_ok=True)
         with translated(self.location, self.target.password):
-            if self.backend == "sqlite":
-                backup.sqlite_backup(self.engine, path)
-            else:
-                backup.pg_backup(self.target, path)
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        return BackupResult(backend=self.backend, path=path, bytes=path.stat().st_size,
-                            sha256=digest.hexdigest(), created_at=datetime.now(UTC),
-                            tables=counts)  # fmt: skip
+            size, digest = backup.write_backup(self.engine, self.target, Path(path))
+        return BackupResult(backend=self.backend, path=Path(path), bytes=size, sha256=digest,
+                            created_at=datetime.now(UTC), tables=counts)  # fmt: skip
 
     def restore(self, path: Path, *, force: bool = False) -> RestoreResult:
         """Replace the database's content with a backup; refused over data unless `force`."""
-        path = Path(path)
-        if not path.is_file():
-            raise StoreError(f"backup file {path} does not exist")
-        expected = "sqlite" if self.backend == "sqlite" else "pg_custom"
-        found = backup.file_format(path)
-        if found != expected:
-            kinds = {"sqlite": "a SQLite backup", "pg_custom": "a pg_dump custom-format archive"}
-            raise StoreError(
-                f"{path} is {kinds.get(found or '', 'not a backup sphinxctl wrote')}, "
-                f"but this database is {self.backend}",
-                hint=f"restore {kinds[expected]} (written by `sphinxctl db backup`) here",
-            )
+        backup.check_backup_file(self.backend, Path(path))
         rows_before = sum(self.table_counts().values())
         if rows_before and not force:
             raise StoreError(
@@ -350,10 +395,6 @@ class Store:
                 reference="store-restore-refused",
             )
         with translated(self.location, self.target.password):
-            if self.backend == "sqlite":
-                backup.sqlite_restore(self.engine, path)
-            else:
-                backup.pg_restore(self.target, path)
-        self.engine.dispose()  # pooled connections may hold plans for the replaced tables
-        return RestoreResult(backend=self.backend, path=path, forced=force,
+            backup.restore_into(self.engine, self.target, Path(path))
+        return RestoreResult(backend=self.backend, path=Path(path), forced=force,
                              rows_before=rows_before, tables=self.table_counts())  # fmt: skip

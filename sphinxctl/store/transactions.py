@@ -30,10 +30,18 @@ _KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 def _record(row: Row[Any]) -> TransactionRecord:
     return TransactionRecord(
-        id=row.id, chain=row.chain, tx_hash=row.tx_hash, kind=row.kind, status=row.status,
-        value_wei=int(row.value_wei), value=row.value, actor=row.actor,
-        block_number=row.block_number, created_at=row.created_at, updated_at=row.updated_at,
-    )  # fmt: skip
+        id=row.id,
+        chain=row.chain,
+        tx_hash=row.tx_hash,
+        kind=row.kind,
+        status=row.status,
+        value_wei=int(row.value_wei),
+        value=row.value,
+        actor=row.actor,
+        block_number=row.block_number,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 def _status(status: str) -> str:
@@ -60,8 +68,10 @@ def record(
     actor: str | None,
 ) -> TransactionRecord:
     """Insert a sent transaction; recording the same (chain, hash, kind) again is a no-op."""
-    chain, tx_hash, status = check_chain(chain), check_hash(tx_hash, "transaction hash"), _status(
-        status
+    chain, tx_hash, status = (
+        check_chain(chain),
+        check_hash(tx_hash, "transaction hash"),
+        _status(status),
     )
     if not _KIND.match(kind):
         raise StoreError(f"invalid transaction kind {kind!r} (lowercase snake_case)")
@@ -79,8 +89,17 @@ def record(
     value = float(Decimal(value_wei) / (Decimal(10) ** decimals))
     new_id = conn.execute(
         insert(transactions)
-        .values(chain=chain, tx_hash=tx_hash, kind=kind, status=status, value_wei=str(value_wei),
-                value=value, actor=actor, created_at=now, updated_at=now)  # fmt: skip
+        .values(
+            chain=chain,
+            tx_hash=tx_hash,
+            kind=kind,
+            status=status,
+            value_wei=str(value_wei),
+            value=value,
+            actor=actor,
+            created_at=now,
+            updated_at=now,
+        )
         .returning(transactions.c.id)
     ).scalar_one()
     return _record(conn.execute(select(transactions).where(transactions.c.id == new_id)).one())
@@ -90,13 +109,16 @@ def update_status(
     conn: Connection, *, chain: str, tx_hash: str, status: str, block_number: int | None
 ) -> TransactionRecord:
     """Move a transaction to `status`. A final status never changes to a different one."""
-    chain, tx_hash, status = check_chain(chain), check_hash(tx_hash, "transaction hash"), _status(
-        status
+    chain, tx_hash, status = (
+        check_chain(chain),
+        check_hash(tx_hash, "transaction hash"),
+        _status(status),
     )
     row = _find(conn, chain, tx_hash)
     if row is None:
-        raise StoreError(f"no transaction {tx_hash} recorded on {chain}",
-                         reference="store-not-found")  # fmt: skip
+        raise StoreError(
+            f"no transaction {tx_hash} recorded on {chain}", reference="store-not-found"
+        )
     if row.status == status and (block_number is None or row.block_number == block_number):
         return _record(row)
     if row.status in FINAL_TX_STATUSES and row.status != status:
@@ -155,20 +177,29 @@ def stats(conn: Connection, buckets: Sequence[float] = VALUE_BUCKETS) -> Transac
         if c.status == "pending":
             pending[c.chain] = pending.get(c.chain, 0) + c.count
     bounds = sorted(float(b) for b in buckets)
-    columns = [func.sum(case((t.c.value <= b, 1), else_=0)).label(f"b{i}")
-               for i, b in enumerate(bounds)]  # fmt: skip
+    columns = [
+        func.sum(case((t.c.value <= b, 1), else_=0)).label(f"b{i}") for i, b in enumerate(bounds)
+    ]
     values = []
     for r in conn.execute(
-        select(t.c.chain, t.c.kind, func.count().label("n"),
-               func.coalesce(func.sum(t.c.value), 0.0).label("total"), *columns)  # fmt: skip
+        select(
+            t.c.chain,
+            t.c.kind,
+            func.count().label("n"),
+            func.coalesce(func.sum(t.c.value), 0.0).label("total"),
+            *columns,
+        )
         .group_by(t.c.chain, t.c.kind)
         .order_by(t.c.chain, t.c.kind)
     ):
         values.append(
             TxValueHistogram(
-                chain=r.chain, kind=r.kind, count=r.n, sum=float(r.total),
+                chain=r.chain,
+                kind=r.kind,
+                count=r.n,
+                sum=float(r.total),
                 buckets=[(b, int(getattr(r, f"b{i}") or 0)) for i, b in enumerate(bounds)],
-            )  # fmt: skip
+            )
         )
     max_id = conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
     return TransactionStats(counts=counts, pending=pending, values=values, max_id=int(max_id))

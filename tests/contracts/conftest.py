@@ -68,7 +68,9 @@ def system(chain: Chain) -> System:
     users, outsider = accounts[4:9], accounts[9]
     token = chain.deploy("MockERC20", "Sphinx", "SPX", sender=admin)
     vault = chain.deploy("SphinxYieldAggregator", token.address, treasury, admin, sender=admin)
-    nft = chain.deploy("SpaceFlightNFT", token.address, treasury, admin, "ipfs://sphinx/", 500, sender=admin)
+    nft = chain.deploy(
+        "SpaceFlightNFT", token.address, treasury, admin, "ipfs://sphinx/", 500, sender=admin
+    )
     s1 = chain.deploy("MockStrategy", token.address, vault.address, sender=admin)
     s2 = chain.deploy("MockStrategy", token.address, vault.address, sender=admin)
     chain.tx(vault.functions.grantRole(vault.functions.OPERATOR_ROLE().call(), operator), admin)
@@ -79,12 +81,18 @@ def system(chain: Chain) -> System:
         chain.tx(token.functions.mint(user, 1_000_000 * UNIT), admin)
         chain.tx(token.functions.approve(vault.address, MAX_UINT), user)
         chain.tx(token.functions.approve(nft.address, MAX_UINT), user)
-    return System(chain, token, vault, nft, s1, s2, admin, operator, minter, treasury, users, outsider)
+    return System(
+        chain, token, vault, nft, s1, s2, admin, operator, minter, treasury, users, outsider
+    )
 
 
 @pytest.fixture(autouse=True)
-def _isolated(system: System) -> Iterator[None]:
-    """Every test starts from the freshly deployed state."""
+def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that uses the chain starts from the freshly deployed state."""
+    if "system" not in request.fixturenames:
+        yield
+        return
+    system: System = request.getfixturevalue("system")
     snapshot = system.chain.snapshot()
     try:
         yield

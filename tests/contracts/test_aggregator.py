@@ -16,7 +16,9 @@ def _after_cooldown(s: System) -> None:
     s.chain.increase_time(COOLDOWN + 1)
 
 
-def _fund_and_harvest(s: System, user: str, deposit: int = 1000 * UNIT, profit: int = 100 * UNIT) -> None:
+def _fund_and_harvest(
+    s: System, user: str, deposit: int = 1000 * UNIT, profit: int = 100 * UNIT
+) -> None:
     """User deposits, half goes to s1, s1 earns `profit`, the operator harvests it."""
     s.chain.tx(s.vault.functions.deposit(deposit), user)
     s.chain.tx(s.vault.functions.rebalance(s.s1.address, deposit // 2), s.operator)
@@ -109,9 +111,14 @@ def test_withdrawing_more_than_principal_is_rejected(system: System) -> None:
 def test_admin_setters_validate_and_emit(system: System) -> None:
     s = system
     receipt = s.chain.tx(s.vault.functions.setTreasuryFeeBps(3000), s.admin)
-    assert s.chain.events(s.vault, "TreasuryFeeUpdated", receipt) == [{"oldBps": 1000, "newBps": 3000}]
+    assert s.chain.events(s.vault, "TreasuryFeeUpdated", receipt) == [
+        {"oldBps": 1000, "newBps": 3000}
+    ]
     assert s.chain.reverts(s.vault.functions.setTreasuryFeeBps(3001), s.admin).name == "FeeTooHigh"
-    assert s.chain.reverts(s.vault.functions.setTreasury("0x" + "00" * 20), s.admin).name == "ZeroAddress"
+    assert (
+        s.chain.reverts(s.vault.functions.setTreasury("0x" + "00" * 20), s.admin).name
+        == "ZeroAddress"
+    )
     receipt = s.chain.tx(s.vault.functions.setTreasury(s.users[4]), s.admin)
     assert s.chain.events(s.vault, "TreasuryUpdated", receipt) == [
         {"oldTreasury": s.treasury, "newTreasury": s.users[4]}
@@ -125,7 +132,9 @@ def test_admin_setters_validate_and_emit(system: System) -> None:
 # ------------------------------------------------------------------ phi bounds
 
 
-@pytest.mark.parametrize(("score", "accepted"), [(199, False), (200, True), (1000, True), (1001, False)])
+@pytest.mark.parametrize(
+    ("score", "accepted"), [(199, False), (200, True), (1000, True), (1001, False)]
+)
 def test_phi_score_bounds(system: System, score: int, accepted: bool) -> None:
     s, user = system, system.users[0]
     call = s.vault.functions.setPhiScore(user, score)
@@ -146,7 +155,11 @@ def test_cooldown_rejects_second_action_within_60s_and_accepts_after(system: Sys
     receipt = s.chain.tx(s.vault.functions.deposit(10 * UNIT), user)
     started = s.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert s.vault.functions.nextActionAt(user).call() == started + COOLDOWN
-    for action in (s.vault.functions.deposit(1), s.vault.functions.withdraw(1), s.vault.functions.exit()):
+    for action in (
+        s.vault.functions.deposit(1),
+        s.vault.functions.withdraw(1),
+        s.vault.functions.exit(),
+    ):
         revert = s.chain.reverts(action, user)
         assert (revert.name, revert.args) == ("CooldownActive", (started + COOLDOWN,))
     s.chain.increase_time(45)
@@ -209,7 +222,11 @@ PAUSE_ALLOWS: dict[str, Callable[[System], tuple[str, Any]]] = {
 
 def test_pause_classification_covers_every_state_changing_function(artifacts: dict) -> None:
     abi = artifacts["SphinxYieldAggregator"].abi
-    mutating = {i["name"] for i in abi if i["type"] == "function" and i["stateMutability"] not in ("view", "pure")}
+    mutating = {
+        i["name"]
+        for i in abi
+        if i["type"] == "function" and i["stateMutability"] not in ("view", "pure")
+    }
     assert mutating == set(PAUSE_BLOCKS) | set(PAUSE_ALLOWS)
 
 
@@ -258,7 +275,9 @@ def test_emergency_shutdown_returns_funds_and_keeps_withdrawals_open(system: Sys
         s.chain.tx(s.vault.functions.exit(), user)
         assert s.token.functions.balanceOf(user).call() - before == owed
     s.chain.tx(s.vault.functions.unpause(), s.admin)
-    assert s.chain.reverts(s.vault.functions.deposit(1), s.users[2]).name == "EmergencyShutdownActive"
+    assert (
+        s.chain.reverts(s.vault.functions.deposit(1), s.users[2]).name == "EmergencyShutdownActive"
+    )
 
 
 def test_emergency_shutdown_is_final_and_closes_strategy_operations(system: System) -> None:
@@ -270,7 +289,10 @@ def test_emergency_shutdown_is_final_and_closes_strategy_operations(system: Syst
         (s.admin, s.vault.functions.addStrategy(fresh.address)),
     ):
         assert s.chain.reverts(call, sender).name == "EmergencyShutdownActive"
-    assert s.chain.reverts(s.vault.functions.harvest(s.s1.address), s.operator).name == "EmergencyShutdownActive"
+    assert (
+        s.chain.reverts(s.vault.functions.harvest(s.s1.address), s.operator).name
+        == "EmergencyShutdownActive"
+    )
 
 
 def test_a_broken_strategy_cannot_block_the_shutdown(system: System) -> None:
@@ -280,11 +302,16 @@ def test_a_broken_strategy_cannot_block_the_shutdown(system: System) -> None:
     s.chain.tx(s.vault.functions.rebalance(s.s2.address, 300 * UNIT), s.operator)
     s.chain.tx(s.s2.functions.setBroken(True), s.admin)
     receipt = s.chain.tx(s.vault.functions.activateEmergencyShutdown(), s.admin)
-    assert s.chain.events(s.vault, "StrategyRecoveryFailed", receipt) == [{"strategy": s.s2.address}]
+    assert s.chain.events(s.vault, "StrategyRecoveryFailed", receipt) == [
+        {"strategy": s.s2.address}
+    ]
     assert s.vault.functions.strategies().call() == [s.s2.address]
     # Users can still take out what is liquid; the rest follows once the strategy pays back.
     s.chain.tx(s.vault.functions.withdraw(700 * UNIT), user)
-    assert s.chain.reverts(s.vault.functions.withdraw(300 * UNIT), user).name == "InsufficientLiquidity"
+    assert (
+        s.chain.reverts(s.vault.functions.withdraw(300 * UNIT), user).name
+        == "InsufficientLiquidity"
+    )
     s.chain.tx(s.s2.functions.setBroken(False), s.admin)
     s.chain.tx(s.vault.functions.retireStrategy(s.s2.address), s.admin)
     s.chain.tx(s.vault.functions.withdraw(300 * UNIT), user)
@@ -305,8 +332,14 @@ def test_strategy_for_another_asset_or_twice_is_rejected(system: System) -> None
     s = system
     other = s.chain.deploy("MockERC20", "Other", "OTH", sender=s.admin)
     foreign = s.chain.deploy("MockStrategy", other.address, s.vault.address, sender=s.admin)
-    assert s.chain.reverts(s.vault.functions.addStrategy(foreign.address), s.admin).name == "StrategyAssetMismatch"
-    assert s.chain.reverts(s.vault.functions.addStrategy(s.s1.address), s.admin).name == "StrategyAlreadyActive"
+    assert (
+        s.chain.reverts(s.vault.functions.addStrategy(foreign.address), s.admin).name
+        == "StrategyAssetMismatch"
+    )
+    assert (
+        s.chain.reverts(s.vault.functions.addStrategy(s.s1.address), s.admin).name
+        == "StrategyAlreadyActive"
+    )
 
 
 def test_add_and_retire_strategy_emit_and_update_the_list(system: System) -> None:
@@ -319,10 +352,15 @@ def test_add_and_retire_strategy_emit_and_update_the_list(system: System) -> Non
     s.chain.tx(s.vault.functions.rebalance(fresh.address, 100 * UNIT), s.operator)
     s.chain.tx(s.token.functions.mint(fresh.address, 10 * UNIT), s.admin)
     receipt = s.chain.tx(s.vault.functions.retireStrategy(fresh.address), s.admin)
-    assert s.chain.events(s.vault, "StrategyRetired", receipt) == [{"strategy": fresh.address, "recovered": 110 * UNIT}]
+    assert s.chain.events(s.vault, "StrategyRetired", receipt) == [
+        {"strategy": fresh.address, "recovered": 110 * UNIT}
+    ]
     assert s.chain.events(s.vault, "Harvested", receipt)[0]["profit"] == 10 * UNIT  # surplus shared
     assert s.vault.functions.strategies().call() == [s.s1.address, s.s2.address]
-    assert s.chain.reverts(s.vault.functions.harvest(fresh.address), s.operator).name == "StrategyNotActive"
+    assert (
+        s.chain.reverts(s.vault.functions.harvest(fresh.address), s.operator).name
+        == "StrategyNotActive"
+    )
 
 
 def test_rebalance_cannot_allocate_more_than_idle(system: System) -> None:
@@ -342,5 +380,7 @@ def test_strategy_loss_is_reported_on_harvest(system: System) -> None:
     s.chain.tx(s.vault.functions.rebalance(s.s1.address, 100 * UNIT), s.operator)
     s.chain.tx(s.token.functions.burn(s.s1.address, 5 * UNIT), s.admin)
     receipt = s.chain.tx(s.vault.functions.harvest(s.s1.address), s.operator)
-    assert s.chain.events(s.vault, "StrategyLossReported", receipt) == [{"strategy": s.s1.address, "loss": 5 * UNIT}]
+    assert s.chain.events(s.vault, "StrategyLossReported", receipt) == [
+        {"strategy": s.s1.address, "loss": 5 * UNIT}
+    ]
     assert s.vault.functions.strategyDebt(s.s1.address).call() == 95 * UNIT

@@ -25,9 +25,14 @@ def _mint_to(s: System, to: str, score: int) -> int:
 
 
 @pytest.mark.parametrize(("score", "tier"), [(199, None), (200, 0), (1000, 4), (1001, None)])
-def test_phi_bounds_on_role_gated_and_paid_mint(system: System, score: int, tier: int | None) -> None:
+def test_phi_bounds_on_role_gated_and_paid_mint(
+    system: System, score: int, tier: int | None
+) -> None:
     s, user = system, system.users[0]
-    for sender, call in ((s.minter, s.nft.functions.mintTo(user, score)), (user, s.nft.functions.mint(score, ZERO))):
+    for sender, call in (
+        (s.minter, s.nft.functions.mintTo(user, score)),
+        (user, s.nft.functions.mint(score, ZERO)),
+    ):
         if tier is None:
             revert = s.chain.reverts(call, sender)
             assert (revert.name, revert.args) == ("PhiScoreOutOfBounds", (score, 200, 1000))
@@ -41,7 +46,9 @@ def test_phi_bounds_on_role_gated_and_paid_mint(system: System, score: int, tier
 def test_admin_can_move_phi_bounds_within_hard_limits(system: System) -> None:
     s = system
     receipt = s.chain.tx(s.nft.functions.setPhiBounds(150, 1200), s.admin)
-    assert s.chain.events(s.nft, "PhiBoundsUpdated", receipt) == [{"minScore": 150, "maxScore": 1200}]
+    assert s.chain.events(s.nft, "PhiBoundsUpdated", receipt) == [
+        {"minScore": 150, "maxScore": 1200}
+    ]
     _mint_to(s, s.users[0], 199)
     _mint_to(s, s.users[0], 1001)
     for low, high in ((99, 1000), (200, 2001), (500, 500), (600, 500)):
@@ -50,7 +57,8 @@ def test_admin_can_move_phi_bounds_within_hard_limits(system: System) -> None:
 
 
 @pytest.mark.parametrize(
-    ("score", "tier"), [(200, 0), (399, 0), (400, 1), (599, 1), (600, 2), (799, 2), (800, 3), (949, 3), (950, 4)]
+    ("score", "tier"),
+    [(200, 0), (399, 0), (400, 1), (599, 1), (600, 2), (799, 2), (800, 3), (949, 3), (950, 4)],
 )
 def test_rarity_tier_thresholds(system: System, score: int, tier: int) -> None:
     assert system.nft.functions.tierForScore(score).call() == tier
@@ -113,7 +121,10 @@ def test_fee_and_referral_setters_validate_and_emit(system: System) -> None:
 
 def test_paid_mint_without_allowance_reverts(system: System) -> None:
     s = system
-    assert s.chain.reverts(s.nft.functions.mint(500, ZERO), s.outsider).name == "ERC20InsufficientAllowance"
+    assert (
+        s.chain.reverts(s.nft.functions.mint(500, ZERO), s.outsider).name
+        == "ERC20InsufficientAllowance"
+    )
 
 
 # ------------------------------------------------------------------ pause
@@ -122,13 +133,22 @@ def test_paid_mint_without_allowance_reverts(system: System) -> None:
 PAUSE_BLOCKS: dict[str, Callable[[System, int], tuple[str, Any]]] = {
     "mint": lambda s, t: (s.users[1], s.nft.functions.mint(500, ZERO)),
     "mintTo": lambda s, t: (s.minter, s.nft.functions.mintTo(s.users[1], 500)),
-    "transferFrom": lambda s, t: (s.users[0], s.nft.functions.transferFrom(s.users[0], s.users[1], t)),
-    "safeTransferFrom": lambda s, t: (s.users[0], s.nft.functions.safeTransferFrom(s.users[0], s.users[1], t)),
+    "transferFrom": lambda s, t: (
+        s.users[0],
+        s.nft.functions.transferFrom(s.users[0], s.users[1], t),
+    ),
+    "safeTransferFrom": lambda s, t: (
+        s.users[0],
+        s.nft.functions.safeTransferFrom(s.users[0], s.users[1], t),
+    ),
     "pause": lambda s, t: (s.admin, s.nft.functions.pause()),
 }
 PAUSE_ALLOWS: dict[str, Callable[[System, int], tuple[str, Any]]] = {
     "approve": lambda s, t: (s.users[0], s.nft.functions.approve(s.users[1], t)),
-    "setApprovalForAll": lambda s, t: (s.users[0], s.nft.functions.setApprovalForAll(s.users[1], True)),
+    "setApprovalForAll": lambda s, t: (
+        s.users[0],
+        s.nft.functions.setApprovalForAll(s.users[1], True),
+    ),
     "unpause": lambda s, t: (s.admin, s.nft.functions.unpause()),
     "setTreasury": lambda s, t: (s.admin, s.nft.functions.setTreasury(s.users[2])),
     "setMintFee": lambda s, t: (s.admin, s.nft.functions.setMintFee(0, 1)),
@@ -137,15 +157,28 @@ PAUSE_ALLOWS: dict[str, Callable[[System, int], tuple[str, Any]]] = {
     "setBaseURI": lambda s, t: (s.admin, s.nft.functions.setBaseURI("x/")),
     "setDefaultRoyalty": lambda s, t: (s.admin, s.nft.functions.setDefaultRoyalty(s.users[2], 100)),
     "setRarityRoot": lambda s, t: (s.admin, s.nft.functions.setRarityRoot(b"\x02" * 32)),
-    "grantRole": lambda s, t: (s.admin, s.nft.functions.grantRole(ROLE_IDS["MINTER_ROLE"], s.users[2])),
-    "revokeRole": lambda s, t: (s.admin, s.nft.functions.revokeRole(ROLE_IDS["MINTER_ROLE"], s.minter)),
-    "renounceRole": lambda s, t: (s.minter, s.nft.functions.renounceRole(ROLE_IDS["MINTER_ROLE"], s.minter)),
+    "grantRole": lambda s, t: (
+        s.admin,
+        s.nft.functions.grantRole(ROLE_IDS["MINTER_ROLE"], s.users[2]),
+    ),
+    "revokeRole": lambda s, t: (
+        s.admin,
+        s.nft.functions.revokeRole(ROLE_IDS["MINTER_ROLE"], s.minter),
+    ),
+    "renounceRole": lambda s, t: (
+        s.minter,
+        s.nft.functions.renounceRole(ROLE_IDS["MINTER_ROLE"], s.minter),
+    ),
 }
 
 
 def test_pause_classification_covers_every_state_changing_function(artifacts: dict) -> None:
     abi = artifacts["SpaceFlightNFT"].abi
-    mutating = {i["name"] for i in abi if i["type"] == "function" and i["stateMutability"] not in ("view", "pure")}
+    mutating = {
+        i["name"]
+        for i in abi
+        if i["type"] == "function" and i["stateMutability"] not in ("view", "pure")
+    }
     assert mutating == set(PAUSE_BLOCKS) | set(PAUSE_ALLOWS)
 
 
@@ -192,16 +225,23 @@ IACCESS_CONTROL = interface_id(
 
 
 def test_interface_ids_match_the_published_constants() -> None:
-    assert (IERC165.hex(), IERC721.hex(), IERC721_METADATA.hex(), IERC2981.hex(), IACCESS_CONTROL.hex()) == (
-        "01ffc9a7", "80ac58cd", "5b5e139f", "2a55205a", "7965db0b",
-    )  # fmt: skip
+    ids = [IERC165, IERC721, IERC721_METADATA, IERC2981, IACCESS_CONTROL]
+    assert [i.hex() for i in ids] == ["01ffc9a7", "80ac58cd", "5b5e139f", "2a55205a", "7965db0b"]
 
 
 @pytest.mark.parametrize(
     ("interface", "supported"),
-    [(IERC165, True), (IERC721, True), (IERC721_METADATA, True), (IERC2981, True), (IACCESS_CONTROL, True),
-     (bytes.fromhex("780e9d63"), False), (bytes.fromhex("ffffffff"), False), (bytes.fromhex("d9b67a26"), False)],
-)  # fmt: skip
+    [
+        (IERC165, True),
+        (IERC721, True),
+        (IERC721_METADATA, True),
+        (IERC2981, True),
+        (IACCESS_CONTROL, True),
+        (bytes.fromhex("780e9d63"), False),  # ERC-721 enumerable
+        (bytes.fromhex("d9b67a26"), False),  # ERC-1155
+        (bytes.fromhex("ffffffff"), False),  # never valid (ERC-165)
+    ],
+)
 def test_supports_interface(system: System, interface: bytes, supported: bool) -> None:
     assert system.nft.functions.supportsInterface(interface).call() is supported
 
@@ -210,10 +250,18 @@ def test_supports_interface(system: System, interface: bytes, supported: bool) -
 def test_royalty_math(system: System, price: int) -> None:
     s = system
     token_id = _mint_to(s, s.users[0], 500)
-    assert s.nft.functions.royaltyInfo(token_id, price).call() == [s.treasury, price * 500 // 10_000]
+    assert s.nft.functions.royaltyInfo(token_id, price).call() == [
+        s.treasury,
+        price * 500 // 10_000,
+    ]
     receipt = s.chain.tx(s.nft.functions.setDefaultRoyalty(s.users[3], 1000), s.admin)
-    assert s.chain.events(s.nft, "RoyaltyUpdated", receipt) == [{"receiver": s.users[3], "bps": 1000}]
-    assert s.nft.functions.royaltyInfo(token_id, price).call() == [s.users[3], price * 1000 // 10_000]
+    assert s.chain.events(s.nft, "RoyaltyUpdated", receipt) == [
+        {"receiver": s.users[3], "bps": 1000}
+    ]
+    assert s.nft.functions.royaltyInfo(token_id, price).call() == [
+        s.users[3],
+        price * 1000 // 10_000,
+    ]
 
 
 def test_royalty_cap_and_receiver_checks(system: System) -> None:
@@ -262,7 +310,9 @@ def test_rarity_proofs_verify_against_the_published_root(system: System) -> None
     root, proof = _tree([_leaf(*entry) for entry in snapshot])
     assert not s.nft.functions.verifyRarity(1, 950, 1, proof(0)).call()  # no root yet
     receipt = s.chain.tx(s.nft.functions.setRarityRoot(root), s.admin)
-    assert s.chain.events(s.nft, "RarityRootUpdated", receipt) == [{"oldRoot": b"\x00" * 32, "newRoot": root}]
+    assert s.chain.events(s.nft, "RarityRootUpdated", receipt) == [
+        {"oldRoot": b"\x00" * 32, "newRoot": root}
+    ]
     assert s.nft.functions.rarityRoot().call() == root
     for index, entry in enumerate(snapshot):
         assert s.nft.functions.verifyRarity(*entry, proof(index)).call()

@@ -3,6 +3,7 @@ OS processes, tamper detection naming the edited row, append-only triggers, reda
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -15,8 +16,14 @@ from sqlalchemy import text
 
 from sphinxctl.errors import StoreError
 from sphinxctl.store import Store
-from tests.support.postgres_server import postgres_server  # noqa: F401
-from tests.support.store_backends import store, store_url, tamper  # noqa: F401
+from tests.support import postgres_server as _postgres_server
+from tests.support import store_backends as _store_backends
+from tests.support.store_backends import tamper
+
+# Fixtures shared with other test modules (one PostgreSQL server per session).
+postgres_server = _postgres_server.postgres_server
+store = _store_backends.store
+store_url = _store_backends.store_url
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +31,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _fill(store: Store, n: int = 5) -> None:
     for i in range(1, n + 1):
-        store.append_audit(f"user-{i % 2}", "admin", "pause", f"ethereum/Contract{i}",
-                           {"i": i, "note": "x" * i}, "ok")  # fmt: skip
+        store.append_audit(
+            f"user-{i % 2}",
+            "admin",
+            "pause",
+            f"ethereum/Contract{i}",
+            {"i": i, "note": "x" * i},
+            "ok",
+        )
 
 
 def test_appended_events_form_a_chain_and_list_filters(store: Store) -> None:
@@ -34,7 +47,7 @@ def test_appended_events_form_a_chain_and_list_filters(store: Store) -> None:
     events = store.list_audit(limit=100)
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == "0" * 64
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert events[2].params == {"i": 3, "note": "xxx"}
     assert all(e.occurred_at >= before - timedelta(seconds=1) for e in events)
     assert [e.seq for e in store.list_audit(limit=2)] == [4, 5]
@@ -49,11 +62,19 @@ def test_appended_events_form_a_chain_and_list_filters(store: Store) -> None:
 
 def test_secrets_in_params_never_reach_the_database(store: Store) -> None:
     event = store.append_audit(
-        "admin@ops", "admin", "auth.issue", "api",
-        {"sub": "alice", "private_key": "0xdeadbeef", "nested": {"jwtSecret": "s3cr3t-value"},
-         "token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.sig", "token_id": 7,
-         "list": [{"password": "hunter2"}]},
-    )  # fmt: skip
+        "admin@ops",
+        "admin",
+        "auth.issue",
+        "api",
+        {
+            "sub": "alice",
+            "private_key": "0xdeadbeef",
+            "nested": {"jwtSecret": "s3cr3t-value"},
+            "token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.sig",
+            "token_id": 7,
+            "list": [{"password": "hunter2"}],
+        },
+    )
     assert event.params["token_id"] == 7
     assert event.params["private_key"] == "********"
     with store.engine.connect() as conn:
@@ -82,11 +103,21 @@ def test_two_processes_writing_concurrently_leave_one_unbroken_chain(
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.support.audit_writer", store_url, str(count), str(go),
-             name],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tests.support.audit_writer",
+                store_url,
+                str(count),
+                str(go),
+                name,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for name in ("writer-a", "writer-b")
     ]
     try:
@@ -176,10 +207,17 @@ def test_a_rehashed_edit_breaks_the_link_of_the_next_row(store: Store) -> None:
 
     _fill(store, 4)
     row = store.list_audit()[1]
-    forged = row_hash(seq=2, occurred_at=row.occurred_at, actor="mallory", role=row.role,
-                      action=row.action, target=row.target,
-                      params_json='{"i":2,"note":"xx"}', result=row.result,
-                      prev_hash=row.prev_hash)  # fmt: skip
+    forged = row_hash(
+        seq=2,
+        occurred_at=row.occurred_at,
+        actor="mallory",
+        role=row.role,
+        action=row.action,
+        target=row.target,
+        params_json='{"i":2,"note":"xx"}',
+        result=row.result,
+        prev_hash=row.prev_hash,
+    )
     tamper(store, f"UPDATE audit_events SET actor = 'mallory', hash = '{forged}' WHERE seq = 2")
     broken = store.verify_audit().broken
     assert broken is not None and broken.seq == 3 and "does not link" in broken.reason

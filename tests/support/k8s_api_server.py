@@ -10,8 +10,10 @@ fault injection. Tests make workloads ready with `mark_ready()` or `auto_ready_a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -96,25 +98,67 @@ def selector_matches(terms: list[tuple[str, str, list[str]]], labels: dict[str, 
     return True
 
 
-def _strict_errors(body: dict) -> str | None:
+def _schema_dir() -> Path:
     import kubernetes_validate
 
-    try:
-        kubernetes_validate.validate(body, KUBERNETES_VERSION, strict=True)
-    except kubernetes_validate.utils.ValidationError as exc:
-        where = ".".join(str(p) for p in exc.path)
-        return f"strict decoding error: {exc.message} at .{where}"
-    except kubernetes_validate.utils.SchemaNotFoundError:
+    base = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    return base / f"v{KUBERNETES_VERSION}-local-strict"
+
+
+@functools.cache
+def _validator(kind: str, api_version: str) -> Any:
+    """kubernetes-validate's strict schema for one kind, compiled once (loading the shared
+    definitions for every request would cost more than the rest of the server together)."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    name = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = _schema_dir() / f"{kind.lower()}-{name}.json"
+    if not path.exists():
         return None
-    return None
+    schema = json.loads(path.read_text())
+    registry = Registry().with_resources(
+        [
+            (schema["$id"], Resource.from_contents(schema)),
+            ("https://kubernetes.io/api/_definitions.json", _definitions()),
+        ]
+    )
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@functools.cache
+def _definitions() -> Any:
+    from referencing import Resource
+
+    return Resource.from_contents(json.loads((_schema_dir() / "_definitions.json").read_text()))
+
+
+def _strict_errors(body: dict) -> tuple[int, str] | None:
+    """(status, message) when the body breaks the schema: unknown fields are 400 (strict
+    decoding), other schema violations 422 (invalid), as the API server answers."""
+    validator = _validator(str(body.get("kind")), str(body.get("apiVersion")))
+    if validator is None:
+        return None
+    error = next(iter(validator.iter_errors(body)), None)
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        return 400, f"strict decoding error: {error.message} at .{where}"
+    return 422, f"{body.get('kind')} is invalid: .{where}: {error.message}"
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state: _State
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep tests quiet
+    def log_message(self, format: str, *args: Any) -> None:
         return
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, delayed ACKs add 40 ms.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -129,11 +173,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _status(self, err: ApiError, headers: dict[str, str] | None = None) -> None:
-        self._send(err.code, {
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": err.message, "reason": err.reason, "details": err.details,
-            "code": err.code,
-        }, headers)  # fmt: skip
+        self._send(
+            err.code,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": err.message,
+                "reason": err.reason,
+                "details": err.details,
+                "code": err.code,
+            },
+            headers,
+        )
 
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -144,21 +197,38 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         with state.store.lock:
             state.requests.append(Request(method, url.path, query, content_type, raw))
-            fault = next((f for f in state.faults if f.times > 0
-                          and (f.method is None or f.method == method)
-                          and (f.path_contains is None or f.path_contains in url.path)),
-                         None)  # fmt: skip
+            fault = next(
+                (
+                    f
+                    for f in state.faults
+                    if f.times > 0
+                    and (f.method is None or f.method == method)
+                    and (f.path_contains is None or f.path_contains in url.path)
+                ),
+                None,
+            )
             if fault:
                 fault.times -= 1
                 fault.hits += 1
         if self.headers.get("Authorization") != f"Bearer {state.token}":
             return self._status(ApiError(401, "Unauthorized", "Unauthorized"))
         if fault:
-            reasons = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError",
-                       503: "ServiceUnavailable", 504: "Timeout"}  # fmt: skip
+            reasons = {
+                409: "Conflict",
+                429: "TooManyRequests",
+                500: "InternalError",
+                503: "ServiceUnavailable",
+                504: "Timeout",
+            }
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else None
-            return self._status(ApiError(fault.status, reasons.get(fault.status, "Unknown"),
-                                         f"injected fault {fault.status}"), headers)  # fmt: skip
+            return self._status(
+                ApiError(
+                    fault.status,
+                    reasons.get(fault.status, "Unknown"),
+                    f"injected fault {fault.status}",
+                ),
+                headers,
+            )
         try:
             code, body = self._route(method, url.path, query, content_type, raw)
         except ApiError as err:
@@ -167,25 +237,26 @@ class _Handler(BaseHTTPRequestHandler):
             return self._status(ApiError(500, "InternalError", f"test server bug: {exc!r}"))
         self._send(code, body)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle("POST")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._handle("PATCH")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._handle("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle("DELETE")
 
     # -- routing ---------------------------------------------------------------------------
 
-    def _route(self, method: str, path: str, query: dict[str, str], content_type: str,
-               raw: str) -> tuple[int, Any]:  # fmt: skip
+    def _route(
+        self, method: str, path: str, query: dict[str, str], content_type: str, raw: str
+    ) -> tuple[int, Any]:
         if method == "GET":
             discovery = _discovery(path)
             if discovery is not None:
@@ -198,20 +269,25 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET":
             items = store.list(rt, namespace)
             terms = parse_selector(query.get("labelSelector", ""))
-            items = [i for i in items
-                     if selector_matches(terms, i["metadata"].get("labels") or {})]  # fmt: skip
+            items = [i for i in items if selector_matches(terms, i["metadata"].get("labels") or {})]
             field_sel = query.get("fieldSelector", "")
             if field_sel.startswith("metadata.name="):
                 items = [i for i in items if i["metadata"]["name"] == field_sel.split("=", 1)[1]]
-            return 200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                         "metadata": {"resourceVersion": str(store.resource_version)},
-                         "items": items}  # fmt: skip
+            return 200, {
+                "kind": f"{rt.kind}List",
+                "apiVersion": rt.api_version,
+                "metadata": {"resourceVersion": str(store.resource_version)},
+                "items": items,
+            }
         if method == "DELETE" and name:
             gone = store.delete(rt, namespace or "", name, dry_run=dry_run)
-            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
-                         "status": "Success",
-                         "details": {"name": name, "kind": rt.plural,
-                                     "uid": gone["metadata"].get("uid")}}  # fmt: skip
+            return 200, {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": {"name": name, "kind": rt.plural, "uid": gone["metadata"].get("uid")},
+            }
         body = self._body(raw, content_type)
         if method == "POST" and not name:
             obj_name = (body.get("metadata") or {}).get("name", "")
@@ -222,9 +298,16 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 raise ApiError(409, "AlreadyExists", f'{rt.plural} "{obj_name}" already exists')
             self._check(rt, body, obj_name, query)
-            obj, _ = store.apply(rt, namespace or "", obj_name, body, query.get(
-                "fieldManager", "unknown"), force=True, dry_run=dry_run,
-                operation="Apply")  # fmt: skip
+            obj, _ = store.apply(
+                rt,
+                namespace or "",
+                obj_name,
+                body,
+                query.get("fieldManager", "unknown"),
+                force=True,
+                dry_run=dry_run,
+                operation="Apply",
+            )
             return 201, obj
         if method == "PATCH" and name:
             if content_type.startswith("application/apply-patch"):
@@ -232,14 +315,27 @@ class _Handler(BaseHTTPRequestHandler):
                 if not manager:
                     raise ApiError(400, "BadRequest", "fieldManager is required for apply")
                 self._check(rt, body, name, query)
-                obj, code = store.apply(rt, namespace or "", name, body, manager,
-                                        force=query.get("force") in ("true", "True"),
-                                        dry_run=dry_run)  # fmt: skip
+                obj, code = store.apply(
+                    rt,
+                    namespace or "",
+                    name,
+                    body,
+                    manager,
+                    force=query.get("force") in ("true", "True"),
+                    dry_run=dry_run,
+                )
                 return code, obj
             if content_type.startswith("application/merge-patch"):
-                obj, code = store.apply(rt, namespace or "", name, body,
-                                        query.get("fieldManager", "kubectl-edit"), force=True,
-                                        dry_run=dry_run, operation="Update")  # fmt: skip
+                obj, code = store.apply(
+                    rt,
+                    namespace or "",
+                    name,
+                    body,
+                    query.get("fieldManager", "kubectl-edit"),
+                    force=True,
+                    dry_run=dry_run,
+                    operation="Update",
+                )
                 return code, obj
             raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type}")
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {path}")
@@ -256,23 +352,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _check(self, rt: ResourceType, body: dict, name: str, query: dict[str, str]) -> None:
         if body.get("kind") != rt.kind or body.get("apiVersion") != rt.api_version:
-            raise ApiError(400, "BadRequest",
-                           f"body is {body.get('apiVersion')} {body.get('kind')}, "
-                           f"the URL names {rt.api_version} {rt.kind}")  # fmt: skip
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"body is {body.get('apiVersion')} {body.get('kind')}, "
+                f"the URL names {rt.api_version} {rt.kind}",
+            )
         if (body.get("metadata") or {}).get("name") != name:
             raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
         if query.get("fieldValidation") == "Strict" and self.state.strict_validation:
             problem = _strict_errors(body)
             if problem:
-                raise ApiError(400, "BadRequest", problem)
+                code, message = problem
+                raise ApiError(code, "BadRequest" if code == 400 else "Invalid", message)
 
 
 def _discovery(path: str) -> Any:
     path = path.rstrip("/")
     if path == "/version":
         major, minor, _ = KUBERNETES_VERSION.split(".")
-        return {"major": major, "minor": minor, "gitVersion": f"v{KUBERNETES_VERSION}",
-                "platform": "linux/amd64"}  # fmt: skip
+        return {
+            "major": major,
+            "minor": minor,
+            "gitVersion": f"v{KUBERNETES_VERSION}",
+            "platform": "linux/amd64",
+        }
     if path == "/api":
         return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
     if path == "/apis":
@@ -280,11 +384,21 @@ def _discovery(path: str) -> Any:
         for rt in RESOURCE_TYPES:
             if rt.group and rt.version not in groups.setdefault(rt.group, []):
                 groups[rt.group].append(rt.version)
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-            {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
-             "preferredVersion": {"groupVersion": f"{g}/{PREFERRED.get(g, vs[0])}",
-                                  "version": PREFERRED.get(g, vs[0])}}
-            for g, vs in groups.items()]}  # fmt: skip
+        return {
+            "kind": "APIGroupList",
+            "apiVersion": "v1",
+            "groups": [
+                {
+                    "name": g,
+                    "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                    "preferredVersion": {
+                        "groupVersion": f"{g}/{PREFERRED.get(g, vs[0])}",
+                        "version": PREFERRED.get(g, vs[0]),
+                    },
+                }
+                for g, vs in groups.items()
+            ],
+        }
     match = re.fullmatch(r"/api/(v1)|/apis/([^/]+)/([^/]+)", path)
     if not match:
         return None
@@ -293,11 +407,21 @@ def _discovery(path: str) -> Any:
     if not types:
         raise ApiError(404, "NotFound", f"the server could not find {path}")
     verbs = ["create", "delete", "get", "list", "patch", "update"]
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version,
-            "resources": [{"name": r.plural, "singularName": r.kind.lower(),
-                           "namespaced": r.namespaced, "kind": r.kind, "verbs": verbs}
-                          for r in types]}  # fmt: skip
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": [
+            {
+                "name": r.plural,
+                "singularName": r.kind.lower(),
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": verbs,
+            }
+            for r in types
+        ],
+    }
 
 
 def _resolve(path: str) -> tuple[ResourceType, str | None, str | None]:
@@ -315,9 +439,8 @@ def _resolve(path: str) -> tuple[ResourceType, str | None, str | None]:
     plural, name = parts[0], (parts[1] if len(parts) > 1 else None)
     for rt in RESOURCE_TYPES:
         if (rt.group, rt.version, rt.plural) == (group, version, plural):
-            if rt.namespaced != (namespace is not None) and name is not None:
-                if rt.namespaced:
-                    raise ApiError(404, "NotFound", f"{plural} must be addressed in a namespace")
+            if rt.namespaced and namespace is None and name is not None:
+                raise ApiError(404, "NotFound", f"{plural} must be addressed in a namespace")
             return rt, namespace, name
     raise ApiError(404, "NotFound", f"the server could not find the resource {plural}")
 
@@ -332,10 +455,16 @@ class KubeApiServer:
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         storage = next(r for r in RESOURCE_TYPES if r.kind == "StorageClass")
-        self.store.put_raw(storage, {
-            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-            "metadata": {"name": "standard"}, "provisioner": "test.local/hostpath",
-            "volumeBindingMode": "Immediate"})  # fmt: skip
+        self.store.put_raw(
+            storage,
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {"name": "standard"},
+                "provisioner": "test.local/hostpath",
+                "volumeBindingMode": "Immediate",
+            },
+        )
 
     @property
     def store(self) -> Store:
@@ -367,16 +496,25 @@ class KubeApiServer:
 
     def write_kubeconfig(self, path: Path, *, context: str = "test") -> Path:
         config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": context,
             "clusters": [{"name": context, "cluster": {"server": self.url}}],
             "users": [{"name": context, "user": {"token": self.state.token}}],
             "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-        }  # fmt: skip
+        }
         path.write_text(yaml.safe_dump(config), encoding="utf-8")
         return path
 
-    def inject(self, status: int, *, method: str | None = None, path_contains: str | None = None,
-               times: int = 1, retry_after: float | None = None) -> Fault:  # fmt: skip
+    def inject(
+        self,
+        status: int,
+        *,
+        method: str | None = None,
+        path_contains: str | None = None,
+        times: int = 1,
+        retry_after: float | None = None,
+    ) -> Fault:
         """Answer the next `times` matching requests with `status` (a Status body)."""
         fault = Fault(status, method, path_contains, times, retry_after)
         with self.store.lock:
@@ -388,10 +526,14 @@ class KubeApiServer:
 
     def objects(self, kind: str | None = None, namespace: str | None = None) -> list[dict]:
         with self.store.lock:
-            return [e.obj for (_, _, ns, _), e in sorted(self.store.entries.items())
-                    if (kind is None or e.obj.get("kind") == kind)
-                    and (namespace is None or ns == namespace)]  # fmt: skip
+            return [
+                e.obj
+                for (_, _, ns, _), e in sorted(self.store.entries.items())
+                if (kind is None or e.obj.get("kind") == kind)
+                and (namespace is None or ns == namespace)
+            ]
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
-        return next((o for o in self.objects(kind, namespace) if o["metadata"]["name"] == name),
-                    None)  # fmt: skip
+        return next(
+            (o for o in self.objects(kind, namespace) if o["metadata"]["name"] == name), None
+        )

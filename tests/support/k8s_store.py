@@ -164,12 +164,16 @@ class Store:
         with self.lock:
             entry = self.entries.get((rt.group, rt.plural, namespace, name))
             if entry is None:
-                raise ApiError(404, "NotFound", f'{rt.plural} "{name}" not found',
-                               {"name": name, "kind": rt.plural})  # fmt: skip
+                raise ApiError(
+                    404,
+                    "NotFound",
+                    f'{rt.plural} "{name}" not found',
+                    {"name": name, "kind": rt.plural},
+                )
             entry.reads_since_change += 1
-            if self.auto_ready_after is not None:
-                if entry.reads_since_change > self.auto_ready_after:
-                    self._make_ready(entry)
+            ready_after = self.auto_ready_after
+            if ready_after is not None and entry.reads_since_change > ready_after:
+                self._make_ready(entry)
             return copy.deepcopy(entry.obj)
 
     def list(self, rt: ResourceType, namespace: str | None) -> list[dict]:
@@ -186,15 +190,27 @@ class Store:
     # -- writes -----------------------------------------------------------------------------
 
     def apply(
-        self, rt: ResourceType, namespace: str, name: str, body: dict, manager: str, *,
-        force: bool, dry_run: bool, operation: str = "Apply",
-    ) -> tuple[dict, int]:  # fmt: skip
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: dict,
+        manager: str,
+        *,
+        force: bool,
+        dry_run: bool,
+        operation: str = "Apply",
+    ) -> tuple[dict, int]:
         """Server-side apply (operation Apply) or a merge patch (operation Update)."""
         with self.lock:
             key = (rt.group, rt.plural, namespace, name)
             if rt.namespaced and not self.namespace_exists(namespace):
-                raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
-                               {"name": namespace, "kind": "namespaces"})  # fmt: skip
+                raise ApiError(
+                    404,
+                    "NotFound",
+                    f'namespaces "{namespace}" not found',
+                    {"name": namespace, "kind": "namespaces"},
+                )
             entry = self.entries.get(key)
             if entry is None and operation != "Apply":
                 raise ApiError(404, "NotFound", f'{rt.plural} "{name}" not found')
@@ -214,8 +230,12 @@ class Store:
                         conflicts.append((other, path))
             if conflicts and not force and operation == "Apply":
                 text = "; ".join(f'conflict with "{m}": .{".".join(p)}' for m, p in conflicts)
-                raise ApiError(409, "Conflict", f"Apply failed with {len(conflicts)} "
-                               f"conflict{'s' if len(conflicts) > 1 else ''}: {text}")  # fmt: skip
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f"Apply failed with {len(conflicts)} "
+                    f"conflict{'s' if len(conflicts) > 1 else ''}: {text}",
+                )
             for other in owners:
                 if other != manager:
                     owners[other] -= paths
@@ -234,8 +254,9 @@ class Store:
             created = entry is None
             if created:
                 self._defaults(rt, candidate, namespace)
-            candidate["metadata"]["managedFields"] = self._managed_fields(rt, owners, entry,
-                                                                          operation, manager)
+            candidate["metadata"]["managedFields"] = self._managed_fields(
+                rt, owners, entry, operation, manager
+            )
             if not created and _same(candidate, entry.obj):  # type: ignore[union-attr]
                 return copy.deepcopy(entry.obj), 200  # type: ignore[union-attr]
             meta = candidate["metadata"]
@@ -245,9 +266,11 @@ class Store:
                 return candidate, 201 if created else 200
             meta["resourceVersion"] = self._bump()
             self.writes += 1
-            new_entry = Entry(obj=candidate, owners=owners,
-                              operations={**(entry.operations if entry else {}),
-                                          manager: operation})  # fmt: skip
+            new_entry = Entry(
+                obj=candidate,
+                owners=owners,
+                operations={**(entry.operations if entry else {}), manager: operation},
+            )
             self.entries[key] = new_entry
             if created and rt.kind == "StatefulSet":
                 self._claims_for(candidate, namespace)
@@ -258,8 +281,12 @@ class Store:
             key = (rt.group, rt.plural, namespace, name)
             entry = self.entries.get(key)
             if entry is None:
-                raise ApiError(404, "NotFound", f'{rt.plural} "{name}" not found',
-                               {"name": name, "kind": rt.plural})  # fmt: skip
+                raise ApiError(
+                    404,
+                    "NotFound",
+                    f'{rt.plural} "{name}" not found',
+                    {"name": name, "kind": rt.plural},
+                )
             if not dry_run:
                 del self.entries[key]
                 self.writes += 1
@@ -280,18 +307,32 @@ class Store:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _managed_fields(self, rt: ResourceType, owners: dict[str, set[Path_]],
-                        entry: Entry | None, operation: str, manager: str) -> list[dict]:  # fmt: skip
+    def _managed_fields(
+        self,
+        rt: ResourceType,
+        owners: dict[str, set[Path_]],
+        entry: Entry | None,
+        operation: str,
+        manager: str,
+    ) -> list[dict]:
         ops = {**(entry.operations if entry else {}), manager: operation}
-        old_times = {m["manager"]: m["time"] for m in (entry.obj["metadata"].get(
-            "managedFields") or [])} if entry else {}  # fmt: skip
+        old_times = (
+            {m["manager"]: m["time"] for m in (entry.obj["metadata"].get("managedFields") or [])}
+            if entry
+            else {}
+        )
         out = []
         for name, paths in sorted(owners.items()):
-            out.append({
-                "manager": name, "operation": ops.get(name, "Update"),
-                "apiVersion": rt.api_version, "fieldsType": "FieldsV1",
-                "time": old_times.get(name, self._now()), "fieldsV1": fields_v1(paths),
-            })  # fmt: skip
+            out.append(
+                {
+                    "manager": name,
+                    "operation": ops.get(name, "Update"),
+                    "apiVersion": rt.api_version,
+                    "fieldsType": "FieldsV1",
+                    "time": old_times.get(name, self._now()),
+                    "fieldsV1": fields_v1(paths),
+                }
+            )
         return out
 
     def _defaults(self, rt: ResourceType, obj: dict, namespace: str) -> None:
@@ -322,11 +363,17 @@ class Store:
                 name = f"{template['metadata']['name']}-{sts['metadata']['name']}-{index}"
                 if (rt.group, rt.plural, namespace, name) in self.entries:
                     continue
-                claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                         "metadata": {"name": name, "namespace": namespace,
-                                      "labels": dict(template["metadata"].get("labels") or {})},
-                         "spec": copy.deepcopy(template["spec"]),
-                         "status": {"phase": "Pending"}}  # fmt: skip
+                claim = {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolumeClaim",
+                    "metadata": {
+                        "name": name,
+                        "namespace": namespace,
+                        "labels": dict(template["metadata"].get("labels") or {}),
+                    },
+                    "spec": copy.deepcopy(template["spec"]),
+                    "status": {"phase": "Pending"},
+                }
                 self.put_raw(rt, claim)
 
     def _make_ready(self, entry: Entry) -> None:
@@ -335,19 +382,31 @@ class Store:
         generation = obj["metadata"].get("generation", 1)
         replicas = int(spec.get("replicas", 1))
         if kind == "Deployment":
-            status = {"observedGeneration": generation, "replicas": replicas,
-                      "updatedReplicas": replicas, "readyReplicas": replicas,
-                      "availableReplicas": replicas}  # fmt: skip
+            status = {
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "readyReplicas": replicas,
+                "availableReplicas": replicas,
+            }
         elif kind == "StatefulSet":
             revision = f"{obj['metadata']['name']}-{generation}"
-            status = {"observedGeneration": generation, "replicas": replicas,
-                      "readyReplicas": replicas, "currentReplicas": replicas,
-                      "updatedReplicas": replicas, "availableReplicas": replicas,
-                      "currentRevision": revision, "updateRevision": revision}  # fmt: skip
+            status = {
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "readyReplicas": replicas,
+                "currentReplicas": replicas,
+                "updatedReplicas": replicas,
+                "availableReplicas": replicas,
+                "currentRevision": revision,
+                "updateRevision": revision,
+            }
             ns = obj["metadata"]["namespace"]
             for key, other in self.entries.items():
-                if key[1] == "persistentvolumeclaims" and key[2] == ns and key[3].endswith(
-                    f"-{obj['metadata']['name']}-0"
+                if (
+                    key[1] == "persistentvolumeclaims"
+                    and key[2] == ns
+                    and key[3].endswith(f"-{obj['metadata']['name']}-0")
                 ):
                     other.obj["status"] = {"phase": "Bound"}
         elif kind == "PersistentVolumeClaim":

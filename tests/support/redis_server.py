@@ -42,6 +42,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pytest
 
@@ -159,12 +160,10 @@ class RedisServer:
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def command(self, *args: str | int | bytes, timeout: float = 5.0) -> str | int | None | list:
+    def command(self, *args: str | int | bytes, timeout: float = 5.0) -> Any:
         """Send one command (RESP) on a fresh connection; simple parsed reply."""
         parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        payload = b"*%d\r\n" % len(parts) + b"".join(
-            b"$%d\r\n%s\r\n" % (len(p), p) for p in parts
-        )
+        payload = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
         with socket.create_connection((HOST, self.port), timeout=timeout) as sock:
             sock.sendall(payload)
             reader = sock.makefile("rb")
@@ -185,7 +184,7 @@ class RedisServer:
         self.destroy()
 
 
-def _read_reply(reader: object) -> str | int | None | list:
+def _read_reply(reader: object) -> Any:
     line: bytes = reader.readline()  # type: ignore[attr-defined]
     if not line:
         raise ConnectionError("connection closed")

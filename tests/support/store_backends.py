@@ -69,8 +69,14 @@ def all_rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table the store owns (plus the migration version), sorted."""
     from sqlalchemy import text
 
-    tables = ("alembic_version", "audit_chain_head", "audit_events", "rarity_snapshots",
-              "rarity_leaves", "transactions")  # fmt: skip
+    tables = (
+        "alembic_version",
+        "audit_chain_head",
+        "audit_events",
+        "rarity_snapshots",
+        "rarity_leaves",
+        "transactions",
+    )
     out: dict[str, list[tuple[Any, ...]]] = {}
     with store.engine.connect() as conn:
         for name in tables:

@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 router = APIRouter(tags=["operations"])
 _log = logging.getLogger("sphinxctl.api.metrics")
 
-DB_FAMILIES = ("sphinxos_transactions", "sphinxos_transaction_value", "sphinxos_pending_transactions")
+DB_FAMILIES = (
+    "sphinxos_transactions",
+    "sphinxos_transaction_value",
+    "sphinxos_pending_transactions",
+)
 StatsSource = Callable[[], "TransactionStats"]
 
 

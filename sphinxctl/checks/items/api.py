@@ -127,8 +127,7 @@ def redis_failure_mode(ctx: CheckContext) -> Outcome:
     mode = ctx.settings.redis.failure_mode
     if mode == "open" and not ctx.is_local:
         return failed(
-            "redis.failure_mode is 'open': when Redis is down the API "
-            + FAILURE_MODES["open"],
+            "redis.failure_mode is 'open': when Redis is down the API " + FAILURE_MODES["open"],
             "set redis.failure_mode to 'local' (per-replica limits) or 'closed'",
         )
     return passed(f"failure mode {mode!r}: when Redis is down the API {FAILURE_MODES[mode]}")

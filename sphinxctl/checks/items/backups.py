@@ -96,12 +96,11 @@ def audit_chain_intact(ctx: CheckContext) -> Outcome:
 @check("BAK-003", "backup-recent")
 def backup_recent(ctx: CheckContext) -> Outcome:
     """A database backup younger than 26 hours exists (the backup CronJob's last success)."""
-    from sphinxctl.checks.items.infrastructure import cluster_objects
+    from sphinxctl.checks.items.infrastructure import cluster_configured, live_object
 
-    if ctx.is_local and ctx.settings.kubernetes.kubeconfig is None:
+    if ctx.is_local and not cluster_configured(ctx):
         return not_applicable("local SQLite database without a backup schedule")
-    live = cluster_objects(ctx)
-    job = live.get(("CronJob", BACKUP_CRONJOB))
+    job = live_object(ctx, "batch/v1", "CronJob", BACKUP_CRONJOB)
     if job is None:
         return failed(
             f"CronJob {BACKUP_CRONJOB} is not in the cluster",
@@ -117,7 +116,8 @@ def backup_recent(ctx: CheckContext) -> Outcome:
     age = datetime.fromtimestamp(ctx.clock(), UTC) - when
     if age > MAX_BACKUP_AGE:
         return failed(
-            f"last successful backup {when:%Y-%m-%d %H:%M} UTC is {age.total_seconds() / 3600:.0f} h old",
+            f"last successful backup {when:%Y-%m-%d %H:%M} UTC is "
+            f"{age.total_seconds() / 3600:.0f} h old",
             "look at the CronJob's failed jobs (`kubectl get jobs`), fix them, run one now",
         )
     return passed(f"last successful backup {when:%Y-%m-%d %H:%M} UTC")
@@ -143,11 +143,21 @@ def backup_cronjob_rendered(ctx: CheckContext) -> Outcome:
     spec = job.get("spec", {})
     if spec.get("schedule") != k8s.backup_schedule:
         problems.append(f"schedule {spec.get('schedule')!r} != {k8s.backup_schedule!r}")
-    text = str(spec.get("jobTemplate", {}))
-    if "pg_dump" not in text:
+    pod = spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec", {})
+    containers = pod.get("containers", [])
+    if not any("pg_dump" in str(c.get("command", "")) + str(c.get("args", "")) for c in containers):
         problems.append("the job does not run pg_dump")
-    if str(k8s.backup_retention_days) not in text:
-        problems.append(f"retention of {k8s.backup_retention_days} days is not applied")
+    retention = {
+        str(e.get("value"))
+        for c in containers
+        for e in c.get("env", [])
+        if e.get("name") == "RETENTION_DAYS"
+    }
+    if retention != {str(k8s.backup_retention_days)}:
+        problems.append(
+            f"RETENTION_DAYS is {sorted(retention) or 'unset'}, "
+            f"configured {k8s.backup_retention_days}"
+        )
     return problems_outcome(
         problems,
         f"pg_dump at {k8s.backup_schedule!r}, keeping {k8s.backup_retention_days} days",

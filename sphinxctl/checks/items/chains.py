@@ -79,8 +79,7 @@ def probe_chain(ctx: CheckContext, name: str) -> list[EndpointProbe]:
             results[index] = _probe_url(chain, index, timeout)
 
         threads = [
-            threading.Thread(target=one, args=(i,), daemon=True)
-            for i in range(len(chain.rpc_urls))
+            threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(chain.rpc_urls))
         ]
         for thread in threads:
             thread.start()
@@ -189,7 +188,8 @@ def rpc_head_healthy(ctx: CheckContext) -> Outcome:
     for name, chain in chains.items():
         right = [p for p in probes if p.chain == name and p.chain_id == chain.chain_id]
         if not right:
-            blocker = "RPC-002" if any(p.reachable for p in probes if p.chain == name) else "RPC-001"
+            reachable = any(p.reachable for p in probes if p.chain == name)
+            blocker = "RPC-002" if reachable else "RPC-001"
             raise Blocked(blocker, f"{name}: no endpoint on chain {chain.chain_id} answers")
         for p in right:
             problem = head_problem(ctx, chain, p)

@@ -98,6 +98,11 @@ def needed_secrets(ctx: CheckContext, s: Settings) -> list[str]:
     d = s.deployer
     if d.private_key is None and d.keystore_path is None:
         missing.append("deployer.private_key or deployer.keystore_path")
+    elif d.private_key is not None:
+        try:
+            deployer_address(ctx)
+        except Blocked as blocked:
+            missing.append(blocked.reason)
     if d.keystore_path is not None:
         if not ctx.path(d.keystore_path).is_file():
             missing.append(f"deployer.keystore_path ({d.keystore_path} does not exist)")
@@ -244,3 +249,25 @@ def config_chain_set(ctx: CheckContext) -> Outcome:
         ", ".join(f"{n} ({c.chain_id})" for n, c in s.chains.items()),
         f"set the chains section to the {ctx.env} networks",
     )
+
+
+def deployer_address(ctx: CheckContext) -> str:
+    """The deployer's address (from its key or keystore); Blocked by CFG-003 without one."""
+    from sphinxctl.chains.signer import keystore_address, load_signer
+    from sphinxctl.errors import ConfigError
+
+    def derive() -> str:
+        deployer = ctx.settings.deployer
+        if deployer.private_key is not None:
+            try:
+                return load_signer(deployer, ctx.project_root).address
+            except ConfigError as exc:
+                raise Blocked("CFG-003", exc.message) from None
+        if deployer.keystore_path is not None:
+            address = keystore_address(ctx.path(deployer.keystore_path))
+            if address:
+                return address
+            raise Blocked("CFG-003", f"deployer.keystore_path {deployer.keystore_path} unreadable")
+        raise Blocked("CFG-003", "no deployer key or keystore is configured")
+
+    return ctx.memo("deployer", derive)

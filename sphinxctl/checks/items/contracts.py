@@ -37,9 +37,7 @@ def build_problems(ctx: CheckContext) -> list[str]:
         profile.OPTIMIZER_RUNS,
     ):
         problems.append("built with another EVM target or optimizer setting")
-    sources = collect(
-        root, discover(root, profile.CONTRACTS_DIR, (profile.TEST_CONTRACTS_DIR,))
-    )
+    sources = collect(root, discover(root, profile.CONTRACTS_DIR, (profile.TEST_CONTRACTS_DIR,)))
     key = cache_key(sources, profile.compiler_settings(), manifest.compiler_version)
     if key != manifest.cache_key:
         changed = sorted(
@@ -93,7 +91,7 @@ def slither_triage_current(ctx: CheckContext) -> Outcome:
 
     root = ctx.project_root
     run_hint = (
-        "run Slither: `.venv/bin/python -c \"from pathlib import Path; "
+        'run Slither: `.venv/bin/python -c "from pathlib import Path; '
         "from sphinxctl.solidity.analysis import run_slither; run_slither(Path('.'))\"`"
     )
     try:

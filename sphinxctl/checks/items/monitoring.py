@@ -16,7 +16,7 @@ def _tail(text: str, lines: int = 6) -> str:
 @check("MON-001", "alert-rules-valid")
 def alert_rules_valid(ctx: CheckContext) -> Outcome:
     """The alert rules are valid (promtool check rules)."""
-    from sphinxctl.monitoring import run_promtool_check, rule_files
+    from sphinxctl.monitoring import rule_files, run_promtool_check
 
     result = run_promtool_check(ctx.project_root, timeout=ctx.io_timeout)
     if not result.ok:

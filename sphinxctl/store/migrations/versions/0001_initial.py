@@ -82,7 +82,9 @@ def upgrade() -> None:
             name="fk_rarity_leaves_snapshot_id_rarity_snapshots",
             ondelete="CASCADE",
         ),
-        sa.UniqueConstraint("snapshot_id", "token_id", name="uq_rarity_leaves_snapshot_id_token_id"),
+        sa.UniqueConstraint(
+            "snapshot_id", "token_id", name="uq_rarity_leaves_snapshot_id_token_id"
+        ),
     )
 
     op.create_table(

@@ -1,0 +1,150 @@
+"""The app factory: `create_app(settings, project_root, **overrides)`.
+
+Every dependency comes from the environment's configuration (see services.py); `overrides`
+replaces any of them by name. Middleware, outermost first: request context (id, timing,
+security headers, metrics by route template, access log, last-resort JSON 500), CORS from the
+configured origins, body size limit. Routes: /health, /health/ready, /metrics and /api/v1/...
+(rate-limited, bearer-authenticated, one permission per route).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from fastapi import FastAPI
+from fastapi.middleware import Middleware
+from fastapi.middleware.cors import CORSMiddleware
+
+from sphinxctl import __version__
+from sphinxctl.api import handlers
+from sphinxctl.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from sphinxctl.api.routes import admin, contracts, health, nfts, vault
+from sphinxctl.api.routes import auth as auth_routes
+from sphinxctl.api.routes import metrics as metrics_routes
+from sphinxctl.api.services import ApiServices, build_services
+
+if TYPE_CHECKING:
+    from sphinxctl.settings import Settings
+
+_log = logging.getLogger("sphinxctl.api")
+
+
+def create_app(settings: Settings, project_root: Path, **overrides: Any) -> FastAPI:
+    """The API server for one environment (see the module docstring)."""
+    services = build_services(settings, project_root, **overrides)
+    report_exception = _init_sentry(settings)
+    docs = services.docs_enabled
+
+    app = FastAPI(
+        title="Sphinx platform API",
+        version=__version__,
+        description="Contracts, NFTs, rarity proofs, the yield vault and admin actions of the "
+        f"Sphinx platform ({settings.environment}).",
+        lifespan=_lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+        swagger_ui_oauth2_redirect_url=None,
+        middleware=_middleware(settings, report_exception),
+    )
+    app.state.services = services
+    app.state.scrape_view = metrics_routes.scrape_registry(
+        services.multiproc_dir, services.store.transaction_stats
+    )
+    handlers.install(app)
+    app.include_router(health.router)
+    app.include_router(metrics_routes.router)
+    for module in (contracts, nfts, vault, admin, auth_routes):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app, services)  # type: ignore[method-assign]
+    return app
+
+
+def _middleware(settings: Settings, report_exception: Any) -> list[Middleware]:
+    origins = list(settings.api.cors_origins)
+    wildcard = "*" in origins
+    return [
+        Middleware(RequestContextMiddleware, on_exception=report_exception),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=not wildcard,  # never `*` together with credentials
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+            ],
+            max_age=600,
+        ),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes),
+    ]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services: ApiServices = app.state.services
+    if services.store.backend == "sqlite":
+        # The embedded local database migrates itself; PostgreSQL is migrated by the operator
+        # (`sphinxctl db migrate`), and /health/ready says so until it is.
+        try:
+            await asyncio.to_thread(services.store.migrate)
+        except Exception as exc:
+            _log.warning("sqlite migration failed: %s", type(exc).__name__)
+    if services.poller is not None:
+        services.poller.start()
+    try:
+        yield
+    finally:
+        await services.aclose()
+
+
+def _init_sentry(settings: Settings) -> Any:
+    """Error tracking when api.sentry_dsn is set: unhandled exceptions only, no PII."""
+    dsn = settings.api.sentry_dsn
+    if dsn is None:
+        return lambda exc: None
+    import sentry_sdk
+
+    from sphinxctl.api.sentry import scrub_event
+
+    sentry_sdk.init(
+        dsn=dsn.get_secret_value(),
+        environment=settings.environment,
+        release=f"sphinxctl@{__version__}",
+        send_default_pii=False,
+        default_integrations=False,
+        auto_enabling_integrations=False,
+        traces_sample_rate=0.0,
+        before_send=cast(Any, scrub_event),
+    )
+    return sentry_sdk.capture_exception
+
+
+def _openapi(app: FastAPI, services: ApiServices) -> dict[str, Any]:
+    """FastAPI's schema, with the configured chains as the `chain` enum."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    chains = sorted(services.settings.chains)
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == "chain" and parameter.get("in") == "path":
+                    parameter["schema"] = {"type": "string", "enum": chains, "title": "Chain"}
+    app.openapi_schema = schema
+    return schema

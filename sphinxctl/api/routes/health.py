@@ -1,0 +1,146 @@
+"""GET /health (liveness, no I/O) and GET /health/ready (every dependency, 503 naming failures)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sphinxctl import __version__
+from sphinxctl.api.dependencies import get_services
+from sphinxctl.api.schemas import (
+    ChainReadiness,
+    ComponentReadiness,
+    ContractPresence,
+    Liveness,
+    ReadinessReport,
+)
+
+if TYPE_CHECKING:
+    from sphinxctl.api.services import ApiServices
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=Liveness, summary="Liveness")
+async def health() -> Liveness:
+    """The process is up and serving; touches nothing else."""
+    return Liveness(version=__version__)
+
+
+@router.get(
+    "/health/ready",
+    response_model=ReadinessReport,
+    summary="Readiness",
+    responses={503: {"model": ReadinessReport, "description": "Not ready: `failed` says why"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    """Chains (reachable, chain id, head, latency), Redis, the database, deployed contracts."""
+    report = await readiness(get_services(request))
+    return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.ready else 503)
+
+
+async def readiness(services: ApiServices) -> ReadinessReport:
+    settings = services.settings
+    timeout = max(c.rpc_timeout_seconds for c in settings.chains.values()) + 2.0
+    chain_results = await asyncio.gather(
+        *(
+            _bounded(asyncio.to_thread(_chain, services, c), timeout, _chain_timeout(services, c))
+            for c in settings.chains
+        )
+    )
+    redis, database = await asyncio.gather(
+        _redis(services),
+        _bounded(
+            asyncio.to_thread(_database, services),
+            timeout,
+            ComponentReadiness(ok=False, detail=f"database did not answer within {timeout:.0f} s"),
+        ),
+    )
+    chain_reports = [report for report, _ in chain_results]
+    contracts = [entry for _, entries in chain_results for entry in entries]
+    failed = [f"chain:{c.chain}" for c in chain_reports if not c.ok]
+    if not redis.ok:
+        failed.append("redis")
+    if not database.ok:
+        failed.append("database")
+    failed += [f"contract:{c.chain}:{c.contract}" for c in contracts if not c.present]
+    if not contracts:
+        failed.append("contracts")
+    return ReadinessReport(
+        ready=not failed,
+        failed=failed,
+        chains=chain_reports,
+        redis=redis,
+        database=database,
+        contracts=contracts,
+    )
+
+
+T = TypeVar("T")
+
+
+async def _bounded(work: Awaitable[T], timeout: float, fallback: T) -> T:
+    try:
+        return await asyncio.wait_for(work, timeout=timeout)
+    except TimeoutError:
+        return fallback
+
+
+def _chain_timeout(
+    services: ApiServices, chain: str
+) -> tuple[ChainReadiness, list[ContractPresence]]:
+    expected = services.settings.chains[chain].chain_id
+    report = ChainReadiness(
+        chain=chain, ok=False, reachable=False, expected_chain_id=expected, error="timed out"
+    )
+    return report, []
+
+
+def _chain(services: ApiServices, chain: str) -> tuple[ChainReadiness, list[ContractPresence]]:
+    gateway = services.gateway
+    probe = gateway.probe(chain)
+    report = ChainReadiness(
+        chain=chain,
+        ok=probe.healthy,
+        reachable=probe.reachable,
+        chain_id=probe.chain_id,
+        expected_chain_id=probe.expected_chain_id,
+        latest_block=probe.latest_block,
+        latency_ms=probe.latency_ms,
+        error=probe.error,
+    )
+    deployed = gateway.deployed(chain)
+    present = gateway.code_present(chain) if probe.healthy else {}
+    entries = [
+        ContractPresence(
+            chain=chain, contract=name, address=address, present=present.get(name, False)
+        )
+        for name, address in sorted(deployed.items())
+    ]
+    return report, entries
+
+
+async def _redis(services: ApiServices) -> ComponentReadiness:
+    client = getattr(services.revocations, "client", None) or getattr(
+        services.limiter.backend, "client", None
+    )
+    if client is None:
+        return ComponentReadiness(ok=True, detail="no Redis configured (in-memory backends)")
+    start = time.perf_counter()
+    try:
+        await asyncio.wait_for(client.ping(), timeout=services.settings.redis.timeout_seconds + 1)
+    except Exception as exc:
+        return ComponentReadiness(ok=False, detail=f"Redis unreachable: {type(exc).__name__}")
+    return ComponentReadiness(ok=True, latency_ms=round((time.perf_counter() - start) * 1000, 2))
+
+
+def _database(services: ApiServices) -> ComponentReadiness:
+    result = services.store.readiness()
+    latency = round(result.latency_ms, 2) if result.latency_ms is not None else None
+    detail = result.detail if not result.ok else f"{result.backend}"
+    return ComponentReadiness(ok=result.ok, latency_ms=latency, detail=detail)

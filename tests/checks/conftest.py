@@ -1,0 +1,120 @@
+"""Fixtures of the checklist tests: a private project tree and a way to run the checklist on it.
+
+A `project` is a temporary project root: environments/ copied (so tests may edit it), an empty
+deployments/, and the repository's contracts/, alert_rules/, manifests/, build/ linked in
+read-only. RPC URLs, Redis and the API point at closed loopback ports unless a test says
+otherwise: no test traffic leaves the machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sphinxctl.checks import ChecklistReport, CheckRequest, Status, run_checklist
+from sphinxctl.checks.model import CheckResult
+from sphinxctl.errors import ConfigError
+from sphinxctl.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+LINKED = ("contracts", "alert_rules", "manifests", "node_modules", "docs")
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def compiled_build() -> Path:
+    """The repository's build/ with current artifacts (compiles only when sources changed)."""
+    from sphinxctl.solidity.compiler import compile_contracts
+
+    compile_contracts(ROOT)
+    return ROOT / "build"
+
+
+def make_project(target: Path, build: Path | None) -> Path:
+    target.mkdir(parents=True)
+    for name in LINKED:
+        if (ROOT / name).exists():
+            (target / name).symlink_to(ROOT / name)
+    if build is not None:
+        (target / "build").symlink_to(build)
+    shutil.copy(ROOT / "CHECKLIST.md", target / "CHECKLIST.md")
+    shutil.copytree(ROOT / "environments", target / "environments")
+    (target / "deployments").mkdir()
+    return target
+
+
+@pytest.fixture
+def offline(clean_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Every chain, Redis and the API at closed loopback ports; no secrets from the shell."""
+    for chain in ("ETHEREUM", "POLYGON", "ARBITRUM"):
+        clean_env.setenv(
+            f"SPHINXCTL_CHAINS__{chain}__RPC_URLS", f'["http://127.0.0.1:{closed_port()}"]'
+        )
+    clean_env.setenv("SPHINXCTL_REDIS__URL", f"redis://127.0.0.1:{closed_port()}/0")
+    clean_env.setenv("SPHINXCTL_API__BASE_URL", f"http://127.0.0.1:{closed_port()}")
+    return clean_env
+
+
+@pytest.fixture
+def project(tmp_path: Path, compiled_build: Path, offline: pytest.MonkeyPatch) -> Path:
+    return make_project(tmp_path / "project", compiled_build)
+
+
+Runner = Callable[..., ChecklistReport]
+
+
+def run_in(
+    root: Path,
+    env: str = "local",
+    *,
+    areas: list[str] | None = None,
+    timeout: float | None = None,
+    allow_manual: bool = True,
+) -> ChecklistReport:
+    """Load `env` leniently from `root`/environments and run the checklist there."""
+    try:
+        loaded, error = load_settings(env, root / "environments", strict=False), None
+    except ConfigError as exc:
+        loaded, error = None, exc
+    request = CheckRequest(env=env, project_root=root, allow_manual=allow_manual, timeout=timeout)
+    if areas:
+        request.areas = areas
+    return run_checklist(request, loaded, error)
+
+
+@pytest.fixture
+def run(project: Path) -> Iterator[Runner]:
+    def runner(env: str = "local", **kwargs: object) -> ChecklistReport:
+        return run_in(project, env, **kwargs)  # type: ignore[arg-type]
+
+    yield runner
+
+
+def by_id(report: ChecklistReport) -> dict[str, CheckResult]:
+    return {r.id: r for r in report.results}
+
+
+def assert_only_failure(before: ChecklistReport, after: ChecklistReport, item: str) -> None:
+    """`item` went from pass to fail; every other item kept its status, or is now a skip that
+    names `item` as the reason it could not be evaluated."""
+    old, new = by_id(before), by_id(after)
+    assert old[item].status == Status.PASS, (item, old[item].reason)
+    assert new[item].status == Status.FAIL, (item, new[item].reason)
+    moved = {
+        rid: (old[rid].status.value, result.status.value, result.reason)
+        for rid, result in new.items()
+        if rid != item
+        and result.status != old[rid].status
+        and not (result.status == Status.SKIP and result.details.get("blocked_by") == item)
+    }
+    assert moved == {}, f"breaking {item} changed other items: {moved}"

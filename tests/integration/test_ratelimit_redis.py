@@ -1,0 +1,241 @@
+"""The Redis token bucket against a real redis-server: atomicity under concurrency, costs, one
+EVALSHA per decision, NOSCRIPT, and Redis killed mid-run under each failure mode."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from sphinxctl.metrics import REGISTRY
+from sphinxctl.ratelimit import Decision, RateLimiter, RateLimitRule, RedisBackend
+from sphinxctl.settings.sections import RedisSettings
+from tests.support.redis_server import (  # noqa: F401
+    RedisServer,
+    private_redis,
+    redis_server,
+    redis_url,
+)
+
+pytestmark = pytest.mark.integration
+
+SLOW = 0.0001  # refill per second: far below one token over a test's duration
+
+
+def rule(capacity: int, refill: float = SLOW) -> RateLimitRule:
+    return RateLimitRule(capacity=capacity, refill_per_second=refill)
+
+
+def metric(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+def commandstats(server: RedisServer) -> dict[str, int]:
+    info = server.command("INFO", "commandstats")
+    calls: dict[str, int] = {}
+    for line in str(info).splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, rest = line[len("cmdstat_") :].partition(":")
+            calls[name] = int(rest.split("calls=")[1].split(",")[0])
+    return calls
+
+
+async def test_64_concurrent_clients_on_one_bucket_admit_exactly_capacity(redis_url: str) -> None:
+    capacity = 100
+    limiters = [RateLimiter(RedisBackend(redis_url), failure_mode="closed") for _ in range(64)]
+    start = asyncio.Event()
+
+    async def client(limiter: RateLimiter) -> list[Decision]:
+        await start.wait()
+        return [await limiter.decide("shared", rule(capacity)) for _ in range(5)]
+
+    tasks = [asyncio.create_task(client(limiter)) for limiter in limiters]
+    await asyncio.sleep(0)
+    start.set()
+    decisions = [d for batch in await asyncio.gather(*tasks) for d in batch]
+    admitted = [d for d in decisions if d.allowed]
+    errors = {lim.last_error for lim in limiters}
+    assert len(decisions) == 320 and {d.source for d in decisions} == {"redis"}, errors
+    assert len(admitted) == capacity
+    # every admitted request saw a different number of tokens left: the take is atomic
+    assert sorted(d.remaining for d in admitted) == list(range(capacity))
+    assert all(d.retry_after and d.retry_after > 1000 for d in decisions if not d.allowed)
+    for limiter in limiters:
+        await limiter.aclose()
+
+
+async def test_mixed_costs(redis_url: str) -> None:
+    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+    bucket = rule(10, refill=0.5)
+    results = [await limiter.decide("mixed", bucket, cost) for cost in (3, 3, 3, 3, 1, 1)]
+    assert [d.allowed for d in results] == [True, True, True, False, True, False]
+    assert [d.remaining for d in results] == [7, 4, 1, 1, 0, 0]
+    assert results[3].retry_after == pytest.approx(4.0, abs=0.05)  # 2 tokens at 0.5/s
+    assert results[5].retry_after == pytest.approx(2.0, abs=0.05)
+    await limiter.aclose()
+
+
+async def test_concurrent_mixed_costs_never_overdraw(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    capacity = 200
+    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+    costs = [random.Random(7).randint(1, 9) for _ in range(150)]
+    costs = [random.Random(i).randint(1, 9) for i in range(150)]
+    decisions = await asyncio.gather(*(limiter.decide("costs", rule(capacity), c) for c in costs))
+    spent = sum(c for c, d in zip(costs, decisions, strict=True) if d.allowed)
+    assert capacity - 9 < spent <= capacity
+    tokens = float(redis_server.command("HGET", "sphinx:rl:{costs}", "t"))
+    assert tokens == pytest.approx(capacity - spent, abs=0.01)
+    await limiter.aclose()
+
+
+async def test_cost_above_capacity_is_rejected_without_touching_the_bucket(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="open")
+    decision = await limiter.decide("big", rule(5), cost=6)
+    assert (decision.allowed, decision.retry_after, decision.source) == (False, None, "redis")
+    assert redis_server.command("EXISTS", "sphinx:rl:{big}") == 0
+    assert (await limiter.decide("big", rule(5), cost=5)).allowed
+    await limiter.aclose()
+
+
+async def test_one_evalsha_per_decision(redis_url: str, redis_server: RedisServer) -> None:
+    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+    await limiter.decide("warm-up", rule(5))  # connection handshake happens here
+    redis_server.command("CONFIG", "RESETSTAT")
+    for i in range(50):
+        await limiter.decide(f"user-{i % 7}", rule(5, refill=1.0), cost=1 + i % 3)
+    calls = commandstats(redis_server)
+    script_internal = {"time", "hmget", "hset", "pexpire"}
+    sent_by_client = {k: v for k, v in calls.items() if k not in script_internal | {"info"}}
+    assert sent_by_client == {"evalsha": 50}
+    assert calls["time"] == calls["hmget"] == 50
+    await limiter.aclose()
+
+
+async def test_noscript_is_answered_with_eval(redis_url: str, redis_server: RedisServer) -> None:
+    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+    assert (await limiter.decide("ns", rule(3))).remaining == 2
+    redis_server.command("SCRIPT", "FLUSH")
+    redis_server.command("CONFIG", "RESETSTAT")
+    assert (await limiter.decide("ns", rule(3))).remaining == 1
+    assert (await limiter.decide("ns", rule(3))).remaining == 0
+    calls = commandstats(redis_server)
+    assert (calls["evalsha"], calls["eval"]) == (2, 1)  # one NOSCRIPT, one EVAL, then EVALSHA
+    assert not limiter.degraded
+    await limiter.aclose()
+
+
+async def test_keys_are_hash_tagged_and_expire_when_full_again(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+    await limiter.decide_request("GET /api/v1/contracts", None, "sub:alice")
+    keys = redis_server.command("KEYS", "sphinx:rl:*")
+    assert keys == ["sphinx:rl:{default|sub:alice}"]
+    # default rule 60 tokens at 1/s: one token taken -> full again after 1 s (+1 s margin)
+    ttl = redis_server.command("PTTL", keys[0])
+    assert isinstance(ttl, int) and 1000 < ttl <= 2000
+    long_key = "sub:" + "x" * 500
+    await limiter.decide(long_key, rule(2))
+    assert len(redis_server.command("KEYS", "sphinx:rl:{sha256:*}")) == 1
+    await limiter.aclose()
+
+
+# --- Redis killed mid-run ------------------------------------------------------------------
+def limiter_for(server: RedisServer, mode: str) -> RateLimiter:
+    settings = RedisSettings(
+        url=SecretStr(server.url),
+        failure_mode=mode,  # type: ignore[arg-type]
+        replicas=4,
+        timeout_seconds=0.5,
+        reconnect_interval_seconds=0.05,
+    )
+    return RateLimiter(
+        RedisBackend.from_settings(settings),
+        failure_mode=settings.failure_mode,
+        replicas=settings.replicas,
+        reconnect_interval=settings.reconnect_interval_seconds,
+    )
+
+
+async def until(limiter: RateLimiter, bucket: RateLimitRule, source: str) -> list[Decision]:
+    """Decide (with short pauses) until a decision comes from `source`; all decisions made."""
+    seen: list[Decision] = []
+    for _ in range(400):
+        decision = await limiter.decide("victim", bucket)
+        seen.append(decision)
+        if decision.source == source:
+            return seen
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no decision from {source} after {len(seen)} tries: {seen[-1]}")
+
+
+@pytest.mark.parametrize("mode", ["open", "closed", "local"])
+async def test_redis_killed_mid_run_then_back(private_redis: RedisServer, mode: str) -> None:
+    limiter = limiter_for(private_redis, mode)
+    bucket = rule(20)
+    errors_before = metric("sphinxos_rate_limit_backend_errors_total")
+
+    before = [await limiter.decide("victim", bucket) for _ in range(5)]
+    assert [d.source for d in before] == ["redis"] * 5 and before[-1].remaining == 15
+
+    # a stream of concurrent decisions keeps going while Redis dies
+    stop = asyncio.Event()
+    background: list[Decision] = []
+
+    async def traffic() -> None:
+        while not stop.is_set():
+            background.append(await limiter.decide("background", bucket))
+            await asyncio.sleep(0.002)
+
+    runner = asyncio.create_task(traffic())
+    await asyncio.sleep(0.05)
+    private_redis.kill()
+    during = await until(limiter, bucket, {"open": "fail-open", "closed": "fail-closed"}.get(mode, "local"))
+    during += [await limiter.decide("victim", bucket) for _ in range(10)]
+    fallback = [d for d in during if d.source != "redis"]
+    assert metric("sphinxos_rate_limit_fallback_active") == 1.0
+    assert metric("sphinxos_rate_limit_backend_errors_total") > errors_before
+    assert limiter.degraded
+    if mode == "open":
+        assert all(d.allowed and d.source == "fail-open" for d in fallback)
+    elif mode == "closed":
+        assert not any(d.allowed for d in fallback)
+        assert {d.source for d in fallback} == {"fail-closed"}
+    else:  # local: this replica's share of the capacity, 20 // 4
+        assert {d.source for d in fallback} == {"local"}
+        assert sum(d.allowed for d in fallback) == 5
+        assert fallback[0].limit == 5
+
+    private_redis.start()  # same port, empty data (no persistence): the buckets start full
+    after = await until(limiter, bucket, "redis")
+    assert after[-1].remaining == 19
+    assert metric("sphinxos_rate_limit_fallback_active") == 0.0
+    assert not limiter.degraded
+    stop.set()
+    await runner
+    sources = [d.source for d in background]
+    assert "redis" in sources and sources[-1] == "redis"
+    assert any(s != "redis" for s in sources)
+    await limiter.aclose()
+
+
+async def test_timeouts_count_as_backend_errors(private_redis: RedisServer) -> None:
+    """A Redis that accepts but never answers (SIGSTOP-like: DEBUG SLEEP) trips the timeout."""
+    limiter = limiter_for(private_redis, "closed")
+    limiter.backend._timeout = 0.2  # type: ignore[union-attr]
+    await limiter.decide("slow", rule(5))
+    blocker = asyncio.create_task(asyncio.to_thread(private_redis.command, "DEBUG", "SLEEP", "1"))
+    await asyncio.sleep(0.1)
+    decision = await limiter.decide("slow", rule(5))
+    assert decision.source == "fail-closed" and "Timeout" in str(limiter.last_error)
+    await blocker
+    after: list[Any] = await until(limiter, rule(5), "redis")
+    assert after[-1].allowed
+    await limiter.aclose()

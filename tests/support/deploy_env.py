@@ -1,0 +1,212 @@
+"""Real anvil nodes and throw-away project directories for the deployment tests.
+
+A test project is a temporary directory laid out like the repository: `environments/local.yaml`
+(derived from the real one, pointed at free ports, with per-test overrides), symlinks to
+`contracts/` and `node_modules/`, and a copy of a compiled `build/` (so the compiler cache hits).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+MNEMONIC = "test test test test test test test test test test test junk"
+CHAIN_IDS = {"ethereum": 1, "polygon": 137, "arbitrum": 42161}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def dev_key(index: int) -> str:
+    """Private key of anvil's dev account `index` (the public test mnemonic)."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    account = Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return "0x" + bytes(account.key).hex()
+
+
+def dev_address(index: int) -> str:
+    from eth_account import Account
+
+    return str(Account.from_key(dev_key(index)).address)
+
+
+def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 10) -> Any:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+    request = urllib.request.Request(
+        url, data=body.encode(), headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        answer = json.loads(response.read())
+    if "error" in answer:
+        raise RuntimeError(f"{method}: {answer['error']}")
+    return answer["result"]
+
+
+class Anvil:
+    """One anvil process on a free port (automine unless told otherwise)."""
+
+    def __init__(self, chain_id: int, *extra: str, port: int | None = None) -> None:
+        self.chain_id = chain_id
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(ANVIL), "--port", str(self.port), "--chain-id", str(chain_id), "--silent", *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                rpc(self.url, "eth_chainId", timeout=0.5)
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"anvil on port {self.port} did not start") from None
+                time.sleep(0.05)
+
+    def call(self, method: str, *params: Any) -> Any:
+        return rpc(self.url, method, list(params))
+
+    def nonce(self, address: str) -> int:
+        return int(self.call("eth_getTransactionCount", address, "latest"), 16)
+
+    def code(self, address: str) -> str:
+        return str(self.call("eth_getCode", address, "latest"))
+
+    def snapshot(self) -> str:
+        return str(self.call("evm_snapshot"))
+
+    def revert(self, snapshot: str) -> None:
+        assert self.call("evm_revert", snapshot) is True
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def compiled_template(directory: Path) -> Path:
+    """A project with compiled contracts (reusing the repository's build when it is current)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("contracts", "node_modules"):
+        link = directory / name
+        if not link.exists():
+            link.symlink_to(ROOT / name)
+    if (ROOT / "build" / "artifacts").is_dir() and not (directory / "build" / "artifacts").exists():
+        shutil.copytree(ROOT / "build" / "artifacts", directory / "build" / "artifacts")
+    from sphinxctl.solidity.compiler import compile_contracts
+
+    compile_contracts(directory)
+    return directory
+
+
+def make_project(
+    directory: Path,
+    template: Path,
+    chains: dict[str, str | int],
+    overrides: dict[str, Any] | None = None,
+    environment: str = "local",
+) -> Path:
+    """A project whose `environment` has `chains` (name -> RPC URL, or a devnet port)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("contracts", "node_modules"):
+        (directory / name).symlink_to(ROOT / name)
+    shutil.copytree(template / "build" / "artifacts", directory / "build" / "artifacts")
+    config = yaml.safe_load((ROOT / "environments" / "local.yaml").read_text())
+    base_chains = config["chains"]
+    config["chains"] = {}
+    for name, where in chains.items():
+        chain = dict(base_chains[name])
+        if isinstance(where, int):
+            chain["devnet_port"] = where
+            chain["rpc_urls"] = [f"http://127.0.0.1:{where}"]
+        else:
+            chain.pop("devnet_port", None)
+            chain["rpc_urls"] = [where]
+        chain["rpc_timeout_seconds"] = 3
+        config["chains"][name] = chain
+    config["environment"] = environment
+    if environment != "local":
+        config["contracts"]["deploy_local_token"] = False
+    config = deep_merge(config, overrides or {})
+    (directory / "environments").mkdir()
+    (directory / "environments" / f"{environment}.yaml").write_text(
+        yaml.safe_dump(config, sort_keys=False)
+    )
+    return directory
+
+
+def journal(project: Path, env: str = "local") -> dict[str, Any]:
+    return dict(json.loads((project / "deployments" / f"{env}.json").read_text()))
+
+
+def assert_one_instance_each(project: Path, anvils: dict[str, Anvil], deployer: str) -> None:
+    """Deployer nonce == journaled transactions, every journaled contract has code, and no
+    contract was created twice (each deploy intent appears once among mined transactions)."""
+    data = journal(project)
+    for name, node in anvils.items():
+        section = data["chains"][name]
+        txs = section["transactions"]
+        assert node.nonce(deployer) == len(txs), (name, node.nonce(deployer), len(txs))
+        assert [tx["nonce"] for tx in txs] == list(range(len(txs)))
+        assert all(tx["status"] in ("mined", "confirmed", "reconciled") for tx in txs), txs
+        deploys = [tx["contract"] for tx in txs if tx["kind"] == "deploy"]
+        assert len(deploys) == len(set(deploys)), deploys
+        for contract in section["contracts"].values():
+            assert node.code(contract["address"]) not in ("0x", "")
+
+
+_TEMPLATE: list[Path] = []
+
+
+def shared_template() -> Path:
+    """One compiled template project per test process (removed at exit)."""
+    if not _TEMPLATE:
+        import atexit
+        import tempfile
+
+        directory = Path(tempfile.mkdtemp(prefix="sphinx-deploy-template-"))
+        atexit.register(shutil.rmtree, directory, True)
+        _TEMPLATE.append(compiled_template(directory / "project"))
+    return _TEMPLATE[0]
+
+
+def cli(project: Path, *args: str, env: str = "local", **kwargs: Any) -> Any:
+    """Invoke sphinxctl in-process against a test project (typer's CliRunner)."""
+    from typer.testing import CliRunner
+
+    from sphinxctl.cli.app import app
+
+    command = ["--config-dir", str(project / "environments"), "-e", env, *args]
+    return CliRunner().invoke(app, command, **kwargs)
