@@ -226,7 +226,7 @@ class ChainGateway:
             try:
                 scores[token_id] = int(self.call(chain, NFT, "phiScore", token_id))
             except ApiProblem as exc:
-                if exc.status != 404:
+                if exc.reference != "token-not-found":
                     raise
                 scores[token_id] = None
         return scores

@@ -79,6 +79,7 @@ def ranking(services: ApiServices, chain: str, token_ids: list[int]) -> RarityRa
     """Rank the given tokens by their on-chain phi score (blocking)."""
     from sphinxctl.errors import StoreError
 
+    services.gateway.address(chain, NFT)  # unknown chain or undeployed contract: 404
     unique = list(dict.fromkeys(token_ids))
     scores = services.gateway.phi_scores(chain, unique)
     present = {t: s for t, s in scores.items() if s is not None}

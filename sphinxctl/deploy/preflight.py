@@ -161,8 +161,14 @@ def _preflight(
     view = ChainView(client=client, deployer=deployer, journal=jc, artifacts=artifacts)
     fees = quote_fees(client)
     preview.fees = fees
+    overrides: dict[str, str] = {}
     for record in sorted(pending_records, key=lambda r: r.nonce):
         limit = record.attempts[-1].gas_limit if record.attempts else 0
+        if record.kind == "deploy" and record.contract:  # later steps may reference it
+            address = create_address(deployer, record.nonce)
+            view.predicted[record.contract] = address
+            if record.contract in artifacts:
+                overrides[address] = artifacts[record.contract].deployed_bytecode
         preview.txs.append(
             TxPreview(
                 nonce=record.nonce,
@@ -176,7 +182,6 @@ def _preflight(
         )
     pending_intents = {record.intent for record in pending_records}
     nonce = next_nonce
-    overrides: dict[str, str] = {}
     for step in plan.steps:
         if step.kind == "check" or step.intent in pending_intents:
             continue

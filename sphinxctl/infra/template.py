@@ -21,6 +21,7 @@ from sphinxctl.infra.secret_values import SecretValue
 _WHOLE = re.compile(r"^\$\{([A-Za-z0-9_.:#\[\]-]+)(\|str)?\}$")
 _INNER = re.compile(r"\$\{([A-Za-z0-9_.-]+)\}")
 _DROP = object()
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 
 
 class Template:
@@ -42,7 +43,8 @@ def load_templates(directory: Path) -> list[Template]:
     templates = []
     for path in sorted(directory.glob("*.yaml")):
         try:
-            docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+            text = path.read_text(encoding="utf-8")
+            docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d]
         except yaml.YAMLError as exc:
             raise ConfigError(
                 f"{path}: malformed YAML: {exc}", reference="infra-template"

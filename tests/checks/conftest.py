@@ -31,6 +31,33 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def rule_tests_run_once_per_content() -> Iterator[None]:
+    """promtool's rule tests (seconds of CPU) give the same verdict for the same files: each
+    distinct content of alert_rules/ is tested once per session, for real; every other run
+    with that content reuses the verdict. A test that edits the rules gets a fresh run."""
+    import hashlib
+
+    import sphinxctl.monitoring as monitoring
+
+    real = monitoring.run_promtool_test
+    verdicts: dict[str, object] = {}
+
+    def once(root: Path, **kwargs: object) -> object:
+        digest = hashlib.sha256()
+        for path in [*monitoring.rule_files(root), *monitoring.rule_test_files(root)]:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        key = digest.hexdigest()
+        if key not in verdicts:
+            verdicts[key] = real(root, **kwargs)  # type: ignore[arg-type]
+        return verdicts[key]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(monitoring, "run_promtool_test", once)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def compiled_build() -> Path:
     """The repository's build/ with current artifacts (compiles only when sources changed)."""

@@ -35,17 +35,21 @@ def test_unset_variable_fails_only_cfg_001(project: Path, run: Runner, local_bef
 
 
 def test_malformed_configuration_fails_cfg_001_and_blocks_the_rest(
-    project: Path, run: Runner
+    project: Path, run: Runner, local_before: Any
 ) -> None:
     (project / "environments" / "local.yaml").write_text("chains: [unclosed\n")
     report = run("local")
     results = by_id(report)
     assert results["CFG-001"].status == Status.FAIL
     assert "malformed YAML" in results["CFG-001"].reason
-    failed = [r.id for r in report.results if r.status == Status.FAIL]
-    assert failed == ["CFG-001"]
-    assert results["CFG-004"].status == Status.SKIP
-    assert results["CFG-004"].details["blocked_by"] == "CFG-001"
+    before = by_id(local_before)
+    newly_failed = [
+        r.id for r in report.results if r.status == Status.FAIL and before[r.id].status != r.status
+    ]
+    assert newly_failed == ["CFG-001"]
+    for item in ("CFG-004", "API-002", "KEY-006", "INF-002"):
+        assert results[item].status == Status.SKIP, item
+        assert results[item].details["blocked_by"] == "CFG-001"
 
 
 def test_zero_address_fails_only_cfg_002(project: Path, run: Runner, local_before: Any) -> None:

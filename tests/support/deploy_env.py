@@ -142,7 +142,9 @@ def make_project(
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("contracts", "node_modules"):
         (directory / name).symlink_to(ROOT / name)
-    shutil.copytree(template / "build" / "artifacts", directory / "build" / "artifacts")
+    for part in ("artifacts", "solc-shim"):  # the compiler cache hits, no node start-up
+        if (template / "build" / part).is_dir():
+            shutil.copytree(template / "build" / part, directory / "build" / part)
     config = yaml.safe_load((ROOT / "environments" / "local.yaml").read_text())
     base_chains = config["chains"]
     config["chains"] = {}

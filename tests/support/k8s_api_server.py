@@ -343,9 +343,12 @@ class _Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _body(raw: str, content_type: str) -> dict:
         try:
-            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw or "{}")
-        except (ValueError, yaml.YAMLError) as exc:
-            raise ApiError(400, "BadRequest", f"cannot decode body: {exc}") from None
+            body = json.loads(raw or "{}")  # the client sends JSON, which is YAML too
+        except ValueError:
+            try:
+                body = yaml.safe_load(raw) if "yaml" in content_type else None
+            except yaml.YAMLError as exc:
+                raise ApiError(400, "BadRequest", f"cannot decode body: {exc}") from None
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "body must be an object")
         return body

@@ -10,6 +10,7 @@ Usage (plain Python)::
         server.url                          # 'redis://127.0.0.1:<port>/0'
         server.command("SET", "k", "v")     # one command over a raw socket (no redis-py needed)
         server.kill()                       # SIGKILL: clients see connection errors
+        server.freeze(); server.thaw()      # SIGSTOP / SIGCONT: a hung server (timeouts)
         server.start()                      # same port again, empty data (nothing persisted)
     # leaving the block stops the server and removes its directory
 
@@ -130,15 +131,26 @@ class RedisServer:
         return False
 
     def kill(self) -> None:
-        """SIGKILL the server (no shutdown, no goodbye to clients) and wait until it is gone."""
+        """SIGKILL (no shutdown, no goodbye to clients; frozen or not) and wait until gone."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
         self._reap()
+
+    def freeze(self) -> None:
+        """SIGSTOP: the server keeps its connections but answers nothing (a hung Redis)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT after freeze(): the server answers again (queued commands included)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM), SIGKILL after 5 s."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
+            self.process.send_signal(signal.SIGCONT)  # a frozen server must run to exit
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema
 
 from sphinxctl.api import rarity
 from sphinxctl.api.abi import event_topic
@@ -24,7 +24,7 @@ from sphinxctl.api.schemas import (
     Token,
 )
 from sphinxctl.auth import Claims, Permission
-from sphinxctl.validation import ChecksumAddress, PhiScore, TokenIdList
+from sphinxctl.validation import PHI_MAX, PHI_MIN, ChecksumAddress, PhiScore, TokenIdList
 
 router = api_router("/nfts", "nfts")
 
@@ -44,7 +44,11 @@ class MintRequest(BaseModel):
             json_schema_extra={"pattern": ADDRESS_PATTERN, "format": "eth-address"},
         ),
     ]
-    phi_score: PhiScore
+    # validation.PhiScore validates; its generated JSON schema says `ge`/`le` (a validator
+    # precedes the bounds), so the documented schema is given explicitly.
+    phi_score: Annotated[
+        PhiScore, WithJsonSchema({"type": "integer", "minimum": PHI_MIN, "maximum": PHI_MAX})
+    ]
 
 
 @router.get(
@@ -117,7 +121,7 @@ def rarity_snapshot(
 
 
 @router.get(
-    "/{chain}/{token_id}/rarity-proof",
+    "/{chain}/{token_id:int}/rarity-proof",
     response_model=RarityProof,
     summary="Merkle proof of a token's rarity",
     **protected(Permission.nfts_read),
@@ -182,7 +186,7 @@ def mint(
 
 
 @router.get(
-    "/{chain}/{token_id}",
+    "/{chain}/{token_id:int}",
     response_model=Token,
     summary="Read a token",
     **protected(Permission.nfts_read),
