@@ -41,7 +41,7 @@ def to_checksum_address(address: str) -> str:
     """The EIP-55 form of a 0x-prefixed 40-hex-digit address (any case)."""
     from eth_hash.auto import keccak
 
-    if not _HEX_ADDRESS.match(address):
+    if not _HEX_ADDRESS.fullmatch(address):
         raise ValueError("an address is 0x followed by 40 hexadecimal digits")
     body = address[2:].lower()
     digest = keccak(body.encode("ascii")).hex()
@@ -75,10 +75,9 @@ def _split_ids(value: Any) -> Any:
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        parts = [p.strip() for v in value for p in v.split(",")]
-        if len(parts) > MAX_LIST_ITEMS:
+        if len(value) + sum(v.count(",") for v in value) > MAX_LIST_ITEMS:
             raise ValueError(f"at most {MAX_LIST_ITEMS} items")
-        return parts
+        return [p.strip() for v in value for p in v.split(",")]
     return value
 
 
@@ -123,7 +122,7 @@ def safe_path(base: Path, *names: str) -> Path:
     """`base/names...`, refusing any name that is not a SafeFileName or escapes `base`."""
     pattern = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     for name in names:
-        if not pattern.match(name) or ".." in name:
+        if not pattern.fullmatch(name) or ".." in name:
             raise ValueError(f"unsafe path component {name!r}")
     path = base.joinpath(*names).resolve()
     if not path.is_relative_to(base.resolve()):

@@ -123,6 +123,8 @@ def _init_sentry(settings: Settings) -> Any:
         default_integrations=False,
         auto_enabling_integrations=False,
         traces_sample_rate=0.0,
+        include_local_variables=False,  # frames may hold keys and tokens
+        max_request_body_size="never",
         before_send=cast(Any, scrub_event),
     )
     return sentry_sdk.capture_exception

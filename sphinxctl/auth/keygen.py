@@ -40,7 +40,7 @@ def generate_key(
 
     Paths in the snippet are relative to `base_dir` (the project root) when inside it.
     """
-    if not KID_PATTERN.match(kid):
+    if not KID_PATTERN.fullmatch(kid):
         raise AuthError(
             f"invalid kid {kid!r}", hint="use 1-64 letters, digits, dots, dashes or underscores"
         )

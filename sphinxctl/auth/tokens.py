@@ -246,7 +246,7 @@ def _verify(
 
 
 def _b64decode(segment: str, name: str) -> bytes:
-    if not _B64URL.match(segment) or len(segment) % 4 == 1:
+    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
         raise TokenRejected("malformed-base64", f"the {name} is not unpadded base64url")
     raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
@@ -295,7 +295,7 @@ def _check_header(keyset: KeySet, header: dict[str, Any]) -> SigningKey:
         if name in header:
             raise TokenRejected("bad-header", f"header parameter {name!r} is not supported")
     kid = header.get("kid")
-    if not isinstance(kid, str) or not KID_PATTERN.match(kid):
+    if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
         raise TokenRejected("bad-kid", "header kid is missing or not a well-formed key id")
     key = keyset.get(kid)
     if key is None:

@@ -133,6 +133,25 @@ def revoke(
     emit(state, result, table=table)
 
 
+@app.command()
+def roles(ctx: typer.Context) -> None:
+    """Show the role -> permission table."""
+    from sphinxctl.auth.roles import Role, permissions_of
+
+    state = get_state(ctx)
+    table_data = {role.value: permissions_of(role) for role in Role}
+
+    def table() -> RenderableType:
+        from rich.table import Table
+
+        view = Table("role", "permissions")
+        for role, granted in table_data.items():
+            view.add_row(role, ", ".join(granted))
+        return view
+
+    emit(state, table_data, table=table)
+
+
 def _duration(text: str | None) -> int | None:
     from sphinxctl.auth.tokens import parse_duration
     from sphinxctl.errors import UsageError

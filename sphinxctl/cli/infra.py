@@ -75,8 +75,12 @@ def _stack(
             return
         state.err.print(f"[dim]{event.phase}[/dim] {event.message}", highlight=False)
 
+    settings = state.settings(strict=strict)
+    configured = settings.kubernetes.kubeconfig
+    if kubeconfig is None and configured is not None and not configured.expanduser().is_absolute():
+        kubeconfig = state.project_root / configured  # a path in the file is project-relative
     stack = open_stack(
-        state.settings(strict=strict),
+        settings,
         kubeconfig=kubeconfig,
         context=context,
         sources=_sources(state, manifests_dir),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ def to_jsonable(data: Any) -> Any:
         }
     if isinstance(data, SecretStr | SecretBytes):
         return REDACTED
+    if isinstance(data, Enum):  # before str/int: a StrEnum would reach YAML as an object
+        return to_jsonable(data.value)
     if isinstance(data, dict):
         return {str(k): to_jsonable(v) for k, v in data.items()}
     if isinstance(data, list | tuple | set | frozenset):

@@ -133,7 +133,10 @@ class KubeApi:
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
         try:
-            found = self.dynamic.resources.search(group=group or None, kind=kind)
+            found = self._call(
+                f"discover {kind}.{group}",
+                lambda: self.dynamic.resources.search(group=group or None, kind=kind),
+            )
         except ResourceNotFoundError:
             found = []
         found = [r for r in found if getattr(r, "kind", None) == kind and r.group == group]

@@ -134,8 +134,13 @@ def reveal(objects: list[dict[str, Any]], settings: Settings) -> list[dict[str, 
 
 
 def secret_strings(settings: Settings) -> list[str]:
-    """The secret values themselves (for scrubbing error text); short ones are skipped."""
-    return [v.get_secret_value() for v in secret_sources(settings).values() if v is not None]
+    """The secret values themselves, for scrubbing error text (a database's user and name are
+    not secret and would blank out ordinary words such as the namespace)."""
+    return [
+        value.get_secret_value()
+        for source, value in secret_sources(settings).items()
+        if value is not None and not source.endswith(("#user", "#dbname"))
+    ]
 
 
 def scrub(text: str, values: list[str]) -> str:

@@ -113,18 +113,23 @@ class DevnetProject:
         )
         return self
 
-    def settings_with(self, **sections: Any) -> Any:
-        """Settings of this project with some sections replaced (written to a new config dir)."""
+    def variant(self, **sections: Any) -> Path:
+        """A config dir for this deployment with some sections changed, in a project root that
+        shares this one's build/, deployments/ and devnet state. Returns the config dir."""
         config = json.loads(json.dumps(self.config))
         for key, value in sections.items():
             if isinstance(value, dict) and isinstance(config.get(key), dict):
                 config[key].update(value)
             else:
                 config[key] = value
-        directory = Path(tempfile.mkdtemp(prefix="cfg-", dir=self.root)) / "environments"
-        directory.mkdir()
-        (directory / "local.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        return load(directory)
+        root = Path(tempfile.mkdtemp(prefix="variant-", dir=self.root))
+        for name in ("build", "deployments", "contracts", "node_modules"):
+            (root / name).symlink_to(self.root / name)
+        config["devnet"] = {"state_dir": str(self.root / ".sphinxctl" / "devnet")}
+        return write_config(root, config)
+
+    def settings_with(self, **sections: Any) -> Any:
+        return load(self.variant(**sections))
 
     def rpc(self, chain: str, method: str, *params: Any) -> Any:
         url = self.settings.chains[chain].rpc_urls[0]

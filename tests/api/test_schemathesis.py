@@ -78,7 +78,7 @@ def reverted(devnet: DevnetProject) -> Iterator[None]:
 
 
 FUZZ = settings(
-    max_examples=12,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),

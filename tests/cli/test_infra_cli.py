@@ -35,7 +35,7 @@ def kubeconfig(server: KubeApiServer, tmp_path: Path) -> Path:
     return server.write_kubeconfig(tmp_path / "kubeconfig")
 
 
-def run(project: Path, *args: str, env: str = "mainnet") -> tuple[int, str, str]:
+def run_cli(project: Path, *args: str, env: str = "mainnet") -> tuple[int, str, str]:
     result = CliRunner().invoke(
         app, ["--config-dir", str(project / "environments"), "-e", env, "infra", *args]
     )
@@ -48,20 +48,22 @@ def cluster(kubeconfig: Path) -> list[str]:
 
 @pytest.mark.parametrize("env", ["local", "testnet", "mainnet"])
 def test_render_prints_yaml_without_secret_values(project: Path, env: str) -> None:
-    code, out, _ = run(project, "render", env=env)
+    code, out, _ = run_cli(project, "render", env=env)
     assert code == 0
     docs = list(yaml.safe_load_all(out))
     assert docs[0]["kind"] == "Namespace" and len(docs) > 30
     assert contains_secret(out) == [] and LOCAL_JWT not in out
 
 
-def test_render_needs_no_secret_and_lint_passes(project: Path, clean_env: pytest.MonkeyPatch) -> None:
+def test_render_needs_no_secret_and_lint_passes(
+    project: Path, clean_env: pytest.MonkeyPatch
+) -> None:
     clean_env.delenv("SPHINX_JWT_SECRET")
     clean_env.delenv("DATABASE_URL")
-    code, out, err = run(project, "render", "--lint")
+    code, out, err = run_cli(project, "render", "--lint")
     assert code == 0, err
     assert "no errors" in err
-    code, out, _ = run(project, "-o", "json", "render", "--lint")
+    code, out, _ = run_cli(project, "-o", "json", "render", "--lint")
     body = json.loads(out)
     assert body["environment"] == "mainnet" and body["findings"] == []
 
@@ -69,7 +71,7 @@ def test_render_needs_no_secret_and_lint_passes(project: Path, clean_env: pytest
 def test_render_lint_errors_exit_3(project: Path) -> None:
     path = project / "manifests" / "api.yaml"
     path.write_text(path.read_text().replace("${api_image}", "ghcr.io/sphinx/api:latest"))
-    code, _, err = run(project, "render", "--lint")
+    code, _, err = run_cli(project, "render", "--lint")
     assert code == 3
     assert "image-tag" in err and "checks-failed" in err
 
@@ -78,6 +80,13 @@ def test_up_status_history_diff_rollback_down(
     project: Path, server: KubeApiServer, kubeconfig: Path
 ) -> None:
     server.store.auto_ready_after = 1
+    outputs: list[str] = []
+
+    def run(project: Path, *args: str) -> tuple[int, str, str]:
+        code, out, err = run_cli(project, *args)
+        outputs.extend((out, err))
+        return code, out, err
+
     code, out, err = run(project, "up", "--wait", "--timeout", "30", *cluster(kubeconfig))
     assert code == 0, err
     assert "revision 1 recorded" in out
@@ -98,8 +107,9 @@ def test_up_status_history_diff_rollback_down(
     assert code == 2 and "nothing to roll back to" in err
 
     manifests = project / "manifests" / "api.yaml"
-    manifests.write_text(manifests.read_text().replace("revisionHistoryLimit: 5",
-                                                       "revisionHistoryLimit: 4"))  # fmt: skip
+    manifests.write_text(
+        manifests.read_text().replace("revisionHistoryLimit: 5", "revisionHistoryLimit: 4")
+    )
     code, out, _ = run(project, "diff", *cluster(kubeconfig))
     assert "-  revisionHistoryLimit: 5" in out and "+  revisionHistoryLimit: 4" in out
     assert run(project, "up", *cluster(kubeconfig))[0] == 0
@@ -120,12 +130,13 @@ def test_up_status_history_diff_rollback_down(
     assert code == 0 and "volume kept" in out
     assert server.find("Deployment", "sphinx-api", "sphinx") is None
     assert server.find("PersistentVolumeClaim", "postgres-backups", "sphinx") is not None
+    assert contains_secret("".join(outputs)) == [] and len(outputs) == 24
 
 
 def test_dry_run_reports_without_writing(
     project: Path, server: KubeApiServer, kubeconfig: Path
 ) -> None:
-    code, out, _ = run(project, "-o", "json", "up", "--dry-run", *cluster(kubeconfig))
+    code, out, _ = run_cli(project, "-o", "json", "up", "--dry-run", *cluster(kubeconfig))
     assert code == 0
     body = json.loads(out)
     assert body["dry_run"] is True and body["revision"] is None
@@ -136,7 +147,7 @@ def test_persistent_server_errors_exit_5_with_a_clear_message(
     project: Path, server: KubeApiServer, kubeconfig: Path
 ) -> None:
     server.inject(500, method="PATCH", times=100)
-    code, _, err = run(project, "up", *cluster(kubeconfig))
+    code, _, err = run_cli(project, "up", *cluster(kubeconfig))
     assert code == 5
     assert "HTTP 500" in err and "after 5 attempts" in err
     assert contains_secret(err) == []
@@ -145,10 +156,10 @@ def test_persistent_server_errors_exit_5_with_a_clear_message(
 def test_bad_context_and_missing_secrets_are_reported(
     project: Path, kubeconfig: Path, clean_env: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = run(project, "status", "--context", "nope", *cluster(kubeconfig))
+    code, _, err = run_cli(project, "status", "--context", "nope", *cluster(kubeconfig))
     assert code == 5 and "kubeconfig-invalid" in err
     clean_env.delenv("DATABASE_URL")
-    code, _, err = run(project, "up", *cluster(kubeconfig), env="local")
+    code, _, err = run_cli(project, "up", *cluster(kubeconfig), env="local")
     assert code == 2 and "database.url#password" in err
 
 
@@ -157,6 +168,6 @@ def test_kubeconfig_and_context_come_from_settings(
 ) -> None:
     clean_env.setenv("SPHINXCTL_KUBERNETES__KUBECONFIG", str(kubeconfig))
     clean_env.setenv("SPHINXCTL_KUBERNETES__CONTEXT", "test")
-    code, out, err = run(project, "-o", "json", "status")
+    code, out, err = run_cli(project, "-o", "json", "status")
     assert code == 0, err
     assert json.loads(out)["server"] == server.url

@@ -27,7 +27,7 @@ from web3.contract import Contract
 
 from tests.contracts.conftest import STATS, UNIT, System
 
-EXAMPLES = 20
+EXAMPLES = 15
 STEPS_PER_EXAMPLE = 25
 
 amounts = st.one_of(st.integers(1, 1_000), st.integers(1, 5_000).map(lambda n: n * UNIT // 10))

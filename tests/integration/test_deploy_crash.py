@@ -84,13 +84,24 @@ def _crash_then_resume(
     )
     _killed_at(project, crash_at)
     path = project / "deployments" / "local.json"
+    saved: dict[tuple[str, int], str] = {}
     if path.exists():
         json.loads(path.read_text())  # never half-written
-        assert read_document(path) is not None
+        document = read_document(path)
+        assert document is not None
+        saved = {
+            (name, tx.nonce): str(tx.tx_hash)
+            for name, section in document.chains.items()
+            for tx in section.transactions
+            if tx.status in ("signed", "sent")
+        }
     result = cli(project, "deploy", "contracts", "--yes", "-o", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["verification"]["checks"]
     assert_one_instance_each(project, {name: nodes[name] for name in chains}, DEPLOYER)
+    data = json.loads(path.read_text())
+    for (name, nonce), tx_hash in saved.items():  # the saved bytes were sent, not re-signed ones
+        assert data["chains"][name]["transactions"][nonce]["tx_hash"] == tx_hash
     again = cli(project, "deploy", "contracts", "--yes", "-o", "json")
     assert again.exit_code == 0 and json.loads(again.stdout)["sent"] == 0, again.output
     return project

@@ -5,20 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
+
 import pytest
 from pydantic import SecretStr
 
 from sphinxctl.metrics import REGISTRY
 from sphinxctl.ratelimit import Decision, RateLimiter, RateLimitRule, RedisBackend
 from sphinxctl.settings.sections import RedisSettings
-from tests.support.redis_server import (  # noqa: F401
-    RedisServer,
-    private_redis,
-    redis_server,
-    redis_url,
-)
+from tests.support.redis_server import RedisServer, shared_redis
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def redis() -> RedisServer:
+    """The session's shared server, emptied."""
+    server = shared_redis()
+    server.flushall()
+    return server
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A server of this test's own: it gets killed."""
+    with RedisServer() as server:
+        yield server
+
 
 SLOW = 0.0001  # refill per second: far below one token over a test's duration
 
@@ -41,11 +54,12 @@ def commandstats(server: RedisServer) -> dict[str, int]:
     return calls
 
 
-async def test_64_concurrent_clients_on_one_bucket_admit_exactly_capacity(redis_url: str) -> None:
+async def test_64_concurrent_clients_on_one_bucket_admit_exactly_capacity(
+    redis: RedisServer,
+) -> None:
     capacity = 100
     limiters = [
-        RateLimiter(RedisBackend(redis_url, timeout=5.0), failure_mode="closed")
-        for _ in range(64)
+        RateLimiter(RedisBackend(redis.url, timeout=5.0), failure_mode="closed") for _ in range(64)
     ]
     start = asyncio.Event()
 
@@ -68,8 +82,8 @@ async def test_64_concurrent_clients_on_one_bucket_admit_exactly_capacity(redis_
         await limiter.aclose()
 
 
-async def test_mixed_costs(redis_url: str) -> None:
-    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+async def test_mixed_costs(redis: RedisServer) -> None:
+    limiter = RateLimiter(RedisBackend(redis.url), failure_mode="closed")
     bucket = rule(10, refill=0.5)
     results = [await limiter.decide("mixed", bucket, cost) for cost in (3, 3, 3, 3, 1, 1)]
     assert [d.allowed for d in results] == [True, True, True, False, True, False]
@@ -79,11 +93,9 @@ async def test_mixed_costs(redis_url: str) -> None:
     await limiter.aclose()
 
 
-async def test_concurrent_mixed_costs_are_serialisable(
-    redis_url: str, redis_server: RedisServer
-) -> None:
+async def test_concurrent_mixed_costs_are_serialisable(redis: RedisServer) -> None:
     capacity = 200
-    limiter = RateLimiter(RedisBackend(redis_url, timeout=5.0), failure_mode="closed")
+    limiter = RateLimiter(RedisBackend(redis.url, timeout=5.0), failure_mode="closed")
     costs = [random.Random(i).randint(1, 9) for i in range(150)]
     decisions = await asyncio.gather(*(limiter.decide("costs", rule(capacity), c) for c in costs))
     assert {d.source for d in decisions} == {"redis"}, limiter.last_error
@@ -99,29 +111,29 @@ async def test_concurrent_mixed_costs_are_serialisable(
     for cost, decision in zip(costs, decisions, strict=True):
         if not decision.allowed:
             assert decision.remaining < cost
-    tokens = float(redis_server.command("HGET", "sphinx:rl:{costs}", "t"))
+    tokens = float(redis.command("HGET", "sphinx:rl:{costs}", "t"))
     assert tokens == pytest.approx(left, abs=0.01)
     await limiter.aclose()
 
 
 async def test_cost_above_capacity_is_rejected_without_touching_the_bucket(
-    redis_url: str, redis_server: RedisServer
+    redis: RedisServer,
 ) -> None:
-    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="open")
+    limiter = RateLimiter(RedisBackend(redis.url), failure_mode="open")
     decision = await limiter.decide("big", rule(5), cost=6)
     assert (decision.allowed, decision.retry_after, decision.source) == (False, None, "redis")
-    assert redis_server.command("EXISTS", "sphinx:rl:{big}") == 0
+    assert redis.command("EXISTS", "sphinx:rl:{big}") == 0
     assert (await limiter.decide("big", rule(5), cost=5)).allowed
     await limiter.aclose()
 
 
-async def test_one_evalsha_per_decision(redis_url: str, redis_server: RedisServer) -> None:
-    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+async def test_one_evalsha_per_decision(redis: RedisServer) -> None:
+    limiter = RateLimiter(RedisBackend(redis.url), failure_mode="closed")
     await limiter.decide("warm-up", rule(5))  # connection handshake happens here
-    redis_server.command("CONFIG", "RESETSTAT")
+    redis.command("CONFIG", "RESETSTAT")
     for i in range(50):
         await limiter.decide(f"user-{i % 7}", rule(5, refill=1.0), cost=1 + i % 3)
-    calls = commandstats(redis_server)
+    calls = commandstats(redis)
     script_internal = {"time", "hmget", "hset", "pexpire"}
     inspection = {"info", "config|resetstat"}
     sent_by_client = {k: v for k, v in calls.items() if k not in script_internal | inspection}
@@ -130,32 +142,30 @@ async def test_one_evalsha_per_decision(redis_url: str, redis_server: RedisServe
     await limiter.aclose()
 
 
-async def test_noscript_is_answered_with_eval(redis_url: str, redis_server: RedisServer) -> None:
-    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+async def test_noscript_is_answered_with_eval(redis: RedisServer) -> None:
+    limiter = RateLimiter(RedisBackend(redis.url), failure_mode="closed")
     assert (await limiter.decide("ns", rule(3))).remaining == 2
-    redis_server.command("SCRIPT", "FLUSH")
-    redis_server.command("CONFIG", "RESETSTAT")
+    redis.command("SCRIPT", "FLUSH")
+    redis.command("CONFIG", "RESETSTAT")
     assert (await limiter.decide("ns", rule(3))).remaining == 1
     assert (await limiter.decide("ns", rule(3))).remaining == 0
-    calls = commandstats(redis_server)
+    calls = commandstats(redis)
     assert (calls["evalsha"], calls["eval"]) == (2, 1)  # one NOSCRIPT, one EVAL, then EVALSHA
     assert not limiter.degraded
     await limiter.aclose()
 
 
-async def test_keys_are_hash_tagged_and_expire_when_full_again(
-    redis_url: str, redis_server: RedisServer
-) -> None:
-    limiter = RateLimiter(RedisBackend(redis_url), failure_mode="closed")
+async def test_keys_are_hash_tagged_and_expire_when_full_again(redis: RedisServer) -> None:
+    limiter = RateLimiter(RedisBackend(redis.url), failure_mode="closed")
     await limiter.decide_request("GET /api/v1/contracts", None, "sub:alice")
-    keys = redis_server.command("KEYS", "sphinx:rl:*")
+    keys = redis.command("KEYS", "sphinx:rl:*")
     assert keys == ["sphinx:rl:{default|sub:alice}"]
     # default rule 60 tokens at 1/s: one token taken -> full again after 1 s (+1 s margin)
-    ttl = redis_server.command("PTTL", keys[0])
+    ttl = redis.command("PTTL", keys[0])
     assert isinstance(ttl, int) and 1000 < ttl <= 2000
     long_key = "sub:" + "x" * 500
     await limiter.decide(long_key, rule(2))
-    assert len(redis_server.command("KEYS", "sphinx:rl:{sha256:*}")) == 1
+    assert len(redis.command("KEYS", "sphinx:rl:{sha256:*}")) == 1
     await limiter.aclose()
 
 
@@ -176,11 +186,13 @@ def limiter_for(server: RedisServer, mode: str) -> RateLimiter:
     )
 
 
-async def until(limiter: RateLimiter, bucket: RateLimitRule, source: str) -> list[Decision]:
+async def until(
+    limiter: RateLimiter, bucket: RateLimitRule, source: str, key: str = "victim"
+) -> list[Decision]:
     """Decide (with short pauses) until a decision comes from `source`; all decisions made."""
     seen: list[Decision] = []
     for _ in range(400):
-        decision = await limiter.decide("victim", bucket)
+        decision = await limiter.decide(key, bucket)
         seen.append(decision)
         if decision.source == source:
             return seen
@@ -189,8 +201,8 @@ async def until(limiter: RateLimiter, bucket: RateLimitRule, source: str) -> lis
 
 
 @pytest.mark.parametrize("mode", ["open", "closed", "local"])
-async def test_redis_killed_mid_run_then_back(private_redis: RedisServer, mode: str) -> None:
-    limiter = limiter_for(private_redis, mode)
+async def test_redis_killed_mid_run_then_back(own_redis: RedisServer, mode: str) -> None:
+    limiter = limiter_for(own_redis, mode)
     bucket = rule(20)
     errors_before = metric("sphinxos_rate_limit_backend_errors_total")
 
@@ -208,8 +220,10 @@ async def test_redis_killed_mid_run_then_back(private_redis: RedisServer, mode: 
 
     runner = asyncio.create_task(traffic())
     await asyncio.sleep(0.05)
-    private_redis.kill()
-    during = await until(limiter, bucket, {"open": "fail-open", "closed": "fail-closed"}.get(mode, "local"))
+    own_redis.kill()
+    during = await until(
+        limiter, bucket, {"open": "fail-open", "closed": "fail-closed"}.get(mode, "local")
+    )
     during += [await limiter.decide("victim", bucket) for _ in range(10)]
     fallback = [d for d in during if d.source != "redis"]
     assert metric("sphinxos_rate_limit_fallback_active") == 1.0
@@ -225,7 +239,7 @@ async def test_redis_killed_mid_run_then_back(private_redis: RedisServer, mode: 
         assert sum(d.allowed for d in fallback) == 5
         assert fallback[0].limit == 5
 
-    private_redis.start()  # same port, empty data (no persistence): the buckets start full
+    own_redis.start()  # same port, empty data (no persistence): the buckets start full
     after = await until(limiter, bucket, "redis")
     assert after[-1].remaining == 19
     assert metric("sphinxos_rate_limit_fallback_active") == 0.0
@@ -241,18 +255,18 @@ async def test_redis_killed_mid_run_then_back(private_redis: RedisServer, mode: 
     await limiter.aclose()
 
 
-async def test_a_hung_redis_trips_the_timeout(private_redis: RedisServer) -> None:
+async def test_a_hung_redis_trips_the_timeout(own_redis: RedisServer) -> None:
     """A server that accepts but never answers (SIGSTOP) costs one timeout, then fallback."""
-    limiter = limiter_for(private_redis, "closed")
+    limiter = limiter_for(own_redis, "closed")
     assert (await limiter.decide("hung", rule(5))).source == "redis"
-    private_redis.freeze()
+    own_redis.freeze()
     try:
         decision = await limiter.decide("hung", rule(5))
         assert decision.source == "fail-closed" and not decision.allowed
         assert "TimeoutError" in str(limiter.last_error)
     finally:
-        private_redis.thaw()
-    after = await until(limiter, rule(5), "redis")
+        own_redis.thaw()
+    after = await until(limiter, rule(5), "redis", key="hung")
     # the timed-out EVALSHA sat in the frozen server's socket buffer and may have run on thaw
     assert after[-1].allowed and after[-1].remaining in (2, 3)
     await limiter.aclose()

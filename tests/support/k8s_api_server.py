@@ -35,6 +35,7 @@ class Fault:
     path_contains: str | None
     times: int
     retry_after: float | None = None
+    message: str | None = None
     hits: int = 0
 
 
@@ -225,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
                 ApiError(
                     fault.status,
                     reasons.get(fault.status, "Unknown"),
-                    f"injected fault {fault.status}",
+                    fault.message or f"injected fault {fault.status}",
                 ),
                 headers,
             )
@@ -267,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and name:
             return 200, store.get(rt, namespace or "", name)
         if method == "GET":
-            items = store.list(rt, namespace)
+            items = store.list_objects(rt, namespace)
             terms = parse_selector(query.get("labelSelector", ""))
             items = [i for i in items if selector_matches(terms, i["metadata"].get("labels") or {})]
             field_sel = query.get("fieldSelector", "")
@@ -476,7 +477,7 @@ class KubeApiServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def requests(self) -> list[Request]:
@@ -517,9 +518,10 @@ class KubeApiServer:
         path_contains: str | None = None,
         times: int = 1,
         retry_after: float | None = None,
+        message: str | None = None,
     ) -> Fault:
         """Answer the next `times` matching requests with `status` (a Status body)."""
-        fault = Fault(status, method, path_contains, times, retry_after)
+        fault = Fault(status, method, path_contains, times, retry_after, message)
         with self.store.lock:
             self.state.faults.append(fault)
         return fault

@@ -176,7 +176,7 @@ class Store:
                 self._make_ready(entry)
             return copy.deepcopy(entry.obj)
 
-    def list(self, rt: ResourceType, namespace: str | None) -> list[dict]:
+    def list_objects(self, rt: ResourceType, namespace: str | None) -> list[dict]:
         with self.lock:
             return [
                 copy.deepcopy(e.obj)

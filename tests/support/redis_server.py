@@ -14,17 +14,23 @@ Usage (plain Python)::
         server.start()                      # same port again, empty data (nothing persisted)
     # leaving the block stops the server and removes its directory
 
-Usage (pytest): import the fixtures into a test module::
+Usage (pytest): wrap `shared_redis()` in a fixture of the test module (no fixture import, so
+ruff's F811 stays quiet), or import the ready-made fixtures below::
 
-    from tests.support.redis_server import redis_server, redis_url  # noqa: F401
+    from tests.support.redis_server import RedisServer, shared_redis
 
-    def test_x(redis_url: str) -> None: ...          # shared server, FLUSHALL before the test
-    def test_y(private_redis: RedisServer) -> None:  # a server of its own (kill/restart freely)
+    @pytest.fixture
+    def redis() -> RedisServer:
+        server = shared_redis()     # one server for the whole run, started on first use
+        server.flushall()
+        return server
 
-`redis_server` (session) is one RedisServer shared by the whole run (started on first use and
-stopped at exit); `redis_url` (function) is its URL after FLUSHALL; `private_redis` (function)
-is a RedisServer for tests that kill or restart it. `shared_redis()` gives the shared server
-outside pytest fixtures. Never kill the shared server: other tests use it.
+    # or: from tests.support.redis_server import redis_server, redis_url  # noqa: F401, F811
+
+`shared_redis()` returns the process-wide RedisServer (destroyed at exit). Fixtures:
+`redis_server` (session) is that server; `redis_url` (function) is its URL after FLUSHALL;
+`private_redis` (function) is a RedisServer of the test's own, for tests that kill, freeze or
+restart it. Never kill or freeze the shared server: other tests use it.
 
 The binary is /usr/bin/redis-server (or $SPHINX_REDIS_SERVER); scripts/setup.sh installs it.
 """

@@ -62,8 +62,14 @@ def _replicas_with_hpa(o: Objects) -> None:
 
 
 def _uncovered_pod(o: Objects) -> None:
-    o[:] = [x for x in o if not (x["kind"] == "NetworkPolicy" and x["metadata"]["name"] in
-                                 ("default-deny", "allow-dns", "redis"))]  # fmt: skip
+    o[:] = [
+        x
+        for x in o
+        if not (
+            x["kind"] == "NetworkPolicy"
+            and x["metadata"]["name"] in ("default-deny", "allow-dns", "redis")
+        )
+    ]
 
 
 def _host_without_tls(o: Objects) -> None:
@@ -74,8 +80,11 @@ def _host_without_tls(o: Objects) -> None:
 
 
 def _no_pdb(o: Objects) -> None:
-    o[:] = [x for x in o if not (x["kind"] == "PodDisruptionBudget" and
-                                 x["metadata"]["name"] == "sphinx-api")]  # fmt: skip
+    o[:] = [
+        x
+        for x in o
+        if not (x["kind"] == "PodDisruptionBudget" and x["metadata"]["name"] == "sphinx-api")
+    ]
 
 
 def _service_selects_nothing(o: Objects) -> None:
@@ -102,16 +111,18 @@ def test_the_rendered_stack_has_no_lint_error() -> None:
     assert [f for f in lint_objects(_CLEAN) if f.severity == "error"] == []
 
 
-@pytest.mark.parametrize(("rule", "mutate", "where", "container"), CASES,
-                         ids=[f"{c[0]}-{c[1].__name__}" for c in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("rule", "mutate", "where", "container"), CASES, ids=[f"{c[0]}-{c[1].__name__}" for c in CASES]
+)
 def test_each_rule_fires_on_its_mistake(
     rule: str, mutate: Callable[[Objects], None], where: str, container: str | None
 ) -> None:
     objects = copy.deepcopy(_CLEAN)
     mutate(objects)
     findings = [f for f in lint_objects(objects) if f.severity == "error"]
-    assert any(f.rule == rule and f.object == where and f.container == container
-               for f in findings), findings  # fmt: skip
+    assert any(
+        f.rule == rule and f.object == where and f.container == container for f in findings
+    ), findings
     assert {f.rule for f in findings} == {rule}
 
 
@@ -127,8 +138,10 @@ def test_digest_pinned_images_pass_and_jobs_need_no_probes() -> None:
     objects = copy.deepcopy(_CLEAN)
     _api_container(objects)["image"] = "ghcr.io/sphinx/api@sha256:" + "ab" * 32
     cron = _find(objects, "CronJob", "postgres-backup")
-    assert "livenessProbe" not in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"][
-        "containers"][0]  # fmt: skip
+    assert (
+        "livenessProbe"
+        not in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    )
     assert [f for f in lint_objects(objects) if f.severity == "error"] == []
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import gzip
 from pathlib import Path
+from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from sphinxctl.errors import ConfigError
 from sphinxctl.infra.applyset import applyset_id, parent_group_kinds, parent_object
@@ -23,6 +23,7 @@ from sphinxctl.infra.secret_values import (
     rehydrate,
     reveal,
     scrub,
+    secret_strings,
 )
 from sphinxctl.infra.template import Template, render_template
 from sphinxctl.infra.values import pdb_min_available
@@ -35,8 +36,15 @@ def _template(doc: object) -> Template:
 
 
 def test_whole_placeholders_keep_their_type_and_none_drops_the_key() -> None:
-    doc = {"kind": "X", "n": "${n}", "m": "${m}", "gone": "${none}", "s": "v${n}-x",
-           "l": ["${none}", "${n}"], "t": "${n|str}"}  # fmt: skip
+    doc = {
+        "kind": "X",
+        "n": "${n}",
+        "m": "${m}",
+        "gone": "${none}",
+        "s": "v${n}-x",
+        "l": ["${none}", "${n}"],
+        "t": "${n|str}",
+    }
     out = render_template(_template(doc), {"n": 3, "m": {"a": 1}, "none": None})
     assert out == [{"kind": "X", "n": 3, "m": {"a": 1}, "s": "v3-x", "l": [3], "t": "3"}]
 
@@ -49,10 +57,12 @@ def test_secret_placeholders_become_markers_never_values() -> None:
 
 @pytest.mark.parametrize(
     ("doc", "needle"),
-    [({"kind": "X", "a": "${nope}"}, "unknown value ${nope}"),
-     ({"kind": "X", "a": "x-${m}"}, "cannot be part of a string"),
-     ({"a": 1}, "not a Kubernetes object")],
-)  # fmt: skip
+    [
+        ({"kind": "X", "a": "${nope}"}, "unknown value ${nope}"),
+        ({"kind": "X", "a": "x-${m}"}, "cannot be part of a string"),
+        ({"a": 1}, "not a Kubernetes object"),
+    ],
+)
 def test_template_mistakes_are_config_errors(doc: object, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle.replace("$", r"\$").replace("{", r"\{")):
         render_template(_template(doc), {"m": {"a": 1}})
@@ -60,9 +70,16 @@ def test_template_mistakes_are_config_errors(doc: object, needle: str) -> None:
 
 def test_reveal_refuses_missing_secrets_naming_the_settings_not_values() -> None:
     settings = settings_for("testnet", DATABASE_URL="", SPHINX_JWT_SECRET="")
-    objects = [{"kind": "Secret", "stringData": {"A": SecretValue("database.url#password"),
-                                                 "B": SecretValue("auth.keys[testnet-1].secret"),
-                                                 "C": SecretValue("api.sentry_dsn")}}]  # fmt: skip
+    objects = [
+        {
+            "kind": "Secret",
+            "stringData": {
+                "A": SecretValue("database.url#password"),
+                "B": SecretValue("auth.keys[testnet-1].secret"),
+                "C": SecretValue("api.sentry_dsn"),
+            },
+        }
+    ]
     with pytest.raises(ConfigError) as err:
         reveal(objects, settings)
     assert err.value.details["missing"] == ["auth.keys[testnet-1].secret", "database.url#password"]
@@ -71,27 +88,44 @@ def test_reveal_refuses_missing_secrets_naming_the_settings_not_values() -> None
 
 def test_optional_secret_becomes_empty_and_postgres_parts_come_from_the_url() -> None:
     settings = settings_for("mainnet")
-    objects = [{"kind": "Secret", "stringData": {"P": SecretValue("database.url#password"),
-                                                 "S": SecretValue("api.sentry_dsn")}}]  # fmt: skip
+    objects: list[dict[str, Any]] = [
+        {
+            "kind": "Secret",
+            "stringData": {
+                "P": SecretValue("database.url#password"),
+                "S": SecretValue("api.sentry_dsn"),
+            },
+        }
+    ]
     assert reveal(objects, settings)[0]["stringData"] == {"P": DB_PASSWORD, "S": ""}
     assert isinstance(objects[0]["stringData"]["P"], SecretValue)  # input untouched
 
 
 def test_rehydrate_restores_markers_from_the_sources_annotation() -> None:
-    stored = {"kind": "Secret", "metadata": {"annotations": {
-        "sphinxctl.io/secret-sources": '{"K": "redis.url"}'}}, "stringData": {"K": REDACTED}}
+    stored = {
+        "kind": "Secret",
+        "metadata": {"annotations": {"sphinxctl.io/secret-sources": '{"K": "redis.url"}'}},
+        "stringData": {"K": REDACTED},
+    }
     assert rehydrate([stored])[0]["stringData"] == {"K": SecretValue("redis.url")}
 
 
 def test_scrub_replaces_known_values_in_error_text() -> None:
-    assert scrub(f"bad password {DB_PASSWORD}!", [DB_PASSWORD]) == f"bad password {REDACTED}!"
+    values = secret_strings(settings_for("mainnet"))
+    assert DB_PASSWORD in values and "sphinx" not in values  # user and database name are not
+    text = f"apply Secret sphinx/x failed: bad password {DB_PASSWORD}!"
+    assert scrub(text, values) == f"apply Secret sphinx/x failed: bad password {REDACTED}!"
 
 
 def test_diff_masks_secret_values_but_shows_that_one_changed() -> None:
-    live = {"kind": "Secret", "metadata": {"name": "s", "managedFields": [{}],
-                                           "resourceVersion": "7"},
-            "data": {"same": base64.b64encode(b"same-value").decode(),
-                     "changed": base64.b64encode(b"old-value").decode()}}  # fmt: skip
+    live: dict[str, Any] = {
+        "kind": "Secret",
+        "metadata": {"name": "s", "managedFields": [{}], "resourceVersion": "7"},
+        "data": {
+            "same": base64.b64encode(b"same-value").decode(),
+            "changed": base64.b64encode(b"old-value").decode(),
+        },
+    }
     new = {**live, "data": {**live["data"], "changed": base64.b64encode(b"new-value").decode()}}
     a, b = mask_secrets(normalize(live), normalize(new))
     text = unified("Secret/s", a, b)
@@ -103,9 +137,12 @@ def test_diff_masks_secret_values_but_shows_that_one_changed() -> None:
 
 
 def test_deployment_readiness_follows_helm_rules() -> None:
-    dep = {"kind": "Deployment", "metadata": {"generation": 2},
-           "spec": {"replicas": 4, "strategy": {"rollingUpdate": {"maxUnavailable": 1}}},
-           "status": {"observedGeneration": 1}}  # fmt: skip
+    dep: dict[str, Any] = {
+        "kind": "Deployment",
+        "metadata": {"generation": 2},
+        "spec": {"replicas": 4, "strategy": {"rollingUpdate": {"maxUnavailable": 1}}},
+        "status": {"observedGeneration": 1},
+    }
     assert deployment_ready(dep) == (False, "rollout not observed yet")
     dep["status"] = {"observedGeneration": 2, "updatedReplicas": 4, "readyReplicas": 2}
     assert deployment_ready(dep)[0] is False
@@ -114,9 +151,18 @@ def test_deployment_readiness_follows_helm_rules() -> None:
 
 
 def test_statefulset_and_claim_readiness() -> None:
-    sts = {"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 1},
-           "status": {"observedGeneration": 1, "readyReplicas": 1, "updatedReplicas": 1,
-                      "currentRevision": "a", "updateRevision": "b"}}  # fmt: skip
+    sts: dict[str, Any] = {
+        "kind": "StatefulSet",
+        "metadata": {"generation": 1},
+        "spec": {"replicas": 1},
+        "status": {
+            "observedGeneration": 1,
+            "readyReplicas": 1,
+            "updatedReplicas": 1,
+            "currentRevision": "a",
+            "updateRevision": "b",
+        },
+    }
     assert statefulset_ready(sts) == (False, "update revision not yet current")
     sts["status"]["currentRevision"] = "b"
     assert statefulset_ready(sts)[0] is True
@@ -138,12 +184,33 @@ def test_applyset_id_follows_the_kep_format_and_is_stable() -> None:
 
 
 def test_install_order_is_helms_and_delete_is_its_reverse() -> None:
-    kinds = ["Ingress", "Deployment", "Secret", "Namespace", "Service", "HorizontalPodAutoscaler",
-             "NetworkPolicy", "ConfigMap", "PodDisruptionBudget", "Role", "CronJob"]  # fmt: skip
+    kinds = [
+        "Ingress",
+        "Deployment",
+        "Secret",
+        "Namespace",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+        "ConfigMap",
+        "PodDisruptionBudget",
+        "Role",
+        "CronJob",
+    ]
     ordered = [o["kind"] for o in install_sorted([{"kind": k} for k in kinds])]
-    assert ordered == ["Namespace", "NetworkPolicy", "PodDisruptionBudget", "Secret", "ConfigMap",
-                       "Role", "Service", "Deployment", "HorizontalPodAutoscaler", "CronJob",
-                       "Ingress"]  # fmt: skip
+    assert ordered == [
+        "Namespace",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Secret",
+        "ConfigMap",
+        "Role",
+        "Service",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "CronJob",
+        "Ingress",
+    ]
     assert [o["kind"] for o in delete_sorted([{"kind": k} for k in kinds])] == ordered[::-1]
 
 
@@ -166,4 +233,3 @@ def test_backoff_is_bounded_and_honours_retry_after() -> None:
     assert all(0 < d <= 3.0 for d in delays) and delays[-1] == 3.0
     assert policy.delay(1, retry_after=2.0) == 2.0
     assert policy.delay(1, retry_after=60.0) == 3.0
-    assert SecretStr("x")  # settings hold secrets as SecretStr; nothing here prints them

@@ -3,7 +3,6 @@ secrets that never reach the output."""
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -122,12 +121,18 @@ def test_mainnet_every_pod_is_selected_by_its_own_network_policies_both_ways() -
     assert any(set(p["policyTypes"]) == {"Ingress", "Egress"} for p in default_deny)
     pods = _pods(objects)
     assert {o["metadata"]["name"] for o, _ in pods} >= {
-        "sphinx-api", "postgres", "redis", "prometheus", "grafana", "postgres-backup",
-    }  # fmt: skip
+        "sphinx-api",
+        "postgres",
+        "redis",
+        "prometheus",
+        "grafana",
+        "postgres-backup",
+    }
     for owner, pod in pods:
         labels = pod["metadata"]["labels"]
-        specific = [p for p in policies if p["podSelector"] and
-                    selector_matches(p["podSelector"], labels)]  # fmt: skip
+        specific = [
+            p for p in policies if p["podSelector"] and selector_matches(p["podSelector"], labels)
+        ]
         assert specific, f"{owner['metadata']['name']} has no NetworkPolicy of its own"
         covered = {t for p in specific for t in p["policyTypes"]}
         assert covered == {"Ingress", "Egress"}, owner["metadata"]["name"]
@@ -161,8 +166,10 @@ def test_secret_values_never_appear_in_rendered_output(env: str) -> None:
         assert local_jwt not in text
     secret = _find(result.objects, "Secret", "postgres-credentials")
     assert secret["stringData"] == {
-        "POSTGRES_USER": REDACTED, "POSTGRES_PASSWORD": REDACTED, "POSTGRES_DB": REDACTED,
-    }  # fmt: skip
+        "POSTGRES_USER": REDACTED,
+        "POSTGRES_PASSWORD": REDACTED,
+        "POSTGRES_DB": REDACTED,
+    }
 
 
 def test_reveal_puts_the_values_only_into_the_request_bodies() -> None:
@@ -170,8 +177,11 @@ def test_reveal_puts_the_values_only_into_the_request_bodies() -> None:
     objects = render_objects(settings, SOURCES)
     revealed = reveal(objects, settings)
     credentials = _find(revealed, "Secret", "postgres-credentials")["stringData"]
-    assert credentials == {"POSTGRES_USER": "sphinx", "POSTGRES_PASSWORD": "Zq7-pg-pass-5e1d",
-                           "POSTGRES_DB": "sphinx"}  # fmt: skip
+    assert credentials == {
+        "POSTGRES_USER": "sphinx",
+        "POSTGRES_PASSWORD": "Zq7-pg-pass-5e1d",
+        "POSTGRES_DB": "sphinx",
+    }
     env = _find(revealed, "Secret", "sphinx-api-env")["stringData"]
     assert env["SPHINX_AUTH_KEY_MAINNET_1"].startswith("Zq7-jwt-")
     assert "Zq7rpckey0c1d" in env["SPHINX_RPC_ETHEREUM_0"]
@@ -189,7 +199,7 @@ def test_the_api_pods_environment_file_loads_with_the_secret_as_environment(
     (tmp_path / "mainnet.yaml").write_text(config["mainnet.yaml"])
     environ = _find(revealed, "Secret", "sphinx-api-env")["stringData"]
     loaded = load_settings("mainnet", tmp_path, environ=environ).settings
-    assert loaded.auth.keys[0].secret.get_secret_value() == settings.auth.keys[0].secret.get_secret_value()  # type: ignore[union-attr]  # noqa: E501
+    assert loaded.auth.keys[0].secret == settings.auth.keys[0].secret
     assert loaded.database.url == settings.database.url
     assert loaded.chains["ethereum"].rpc_urls == settings.chains["ethereum"].rpc_urls
     assert loaded.api.host == "0.0.0.0"
@@ -205,10 +215,14 @@ def test_alert_rules_and_dashboards_are_read_at_render_time(tmp_path: Path) -> N
     sources = Sources(ROOT / "manifests", tmp_path / "alert_rules", dashboards)
     objects = render(settings_for("testnet"), sources).objects
     assert _find(objects, "ConfigMap", "prometheus-rules")["data"] == {"extra.yaml": "groups: []\n"}
-    assert _find(objects, "ConfigMap", "grafana-dashboards")["data"] == {"api.json": '{"title": "API"}'}  # noqa: E501
+    assert _find(objects, "ConfigMap", "grafana-dashboards")["data"] == {
+        "api.json": '{"title": "API"}'
+    }
     shipped = _find(_objects("testnet"), "ConfigMap", "prometheus-rules")["data"]
     assert set(shipped) == {p.name for p in (ROOT / "alert_rules").glob("*.yaml")}
-    prometheus = yaml.safe_load(_find(objects, "ConfigMap", "prometheus-config")["data"]["prometheus.yml"])  # noqa: E501
+    prometheus = yaml.safe_load(
+        _find(objects, "ConfigMap", "prometheus-config")["data"]["prometheus.yml"]
+    )
     assert prometheus["rule_files"] == ["/etc/prometheus/rules/*.yaml"]
     assert "sphinx-api" in [job["job_name"] for job in prometheus["scrape_configs"]]
 
@@ -239,7 +253,9 @@ def test_every_object_carries_the_applyset_and_environment_labels() -> None:
     assert all(o["metadata"]["labels"]["sphinxctl.io/environment"] == "testnet" for o in objects)
     kinds = [o["kind"] for o in objects]
     assert kinds[0] == "Namespace" and kinds[-1] == "Ingress"
-    assert kinds.index("Secret") < kinds.index("Deployment") < kinds.index("HorizontalPodAutoscaler")
+    assert (
+        kinds.index("Secret") < kinds.index("Deployment") < kinds.index("HorizontalPodAutoscaler")
+    )
 
 
 def test_secret_annotation_names_sources_not_values() -> None:
@@ -248,5 +264,4 @@ def test_secret_annotation_names_sources_not_values() -> None:
     assert sources["SPHINX_DATABASE_URL"] == "database.url"
     assert sources["SPHINX_AUTH_KEY_MAINNET_1"] == "auth.keys[mainnet-1].secret"
     assert all(v == REDACTED for v in secret["stringData"].values())
-    assert base64.b64encode(b"x")  # data is never rendered, only stringData
-    assert "data" not in secret
+    assert "data" not in secret  # values only ever travel as stringData, at apply time

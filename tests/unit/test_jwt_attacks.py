@@ -322,6 +322,7 @@ def test_wrong_typ_is_rejected(keyset: KeySet, auth: AuthSettings, typ: Any) -> 
         "x' OR '1'='1",
         "k1'; DROP TABLE keys; --",
         "k1\x00",
+        "k1\n",
         "",
         None,
         42,
@@ -363,9 +364,7 @@ def test_revoked_jti_is_rejected(keyset: KeySet, auth: AuthSettings) -> None:
 
 
 @pytest.mark.parametrize("claim", ["jti", "iat", "iss", "sub", "role"])
-def test_missing_required_claim_is_rejected(
-    keyset: KeySet, auth: AuthSettings, claim: str
-) -> None:
+def test_missing_required_claim_is_rejected(keyset: KeySet, auth: AuthSettings, claim: str) -> None:
     error = rejected(keyset, auth, hs256(SECRET, header(), claims(**{claim: _DROP})))
     assert (error.reason, error.details["claim"]) == ("missing-claim", claim)
 

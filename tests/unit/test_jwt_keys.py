@@ -223,7 +223,7 @@ def test_keygen_refuses_to_overwrite(tmp_path: Path) -> None:
     assert first.files[0].read_bytes() == before
 
 
-@pytest.mark.parametrize("kid", ["../escape", "a/b", "", "x" * 65, "semi;colon"])
+@pytest.mark.parametrize("kid", ["../escape", "a/b", "", "x" * 65, "semi;colon", "k\n"])
 def test_keygen_refuses_unsafe_kids(tmp_path: Path, kid: str) -> None:
     with pytest.raises(AuthError, match="invalid kid"):
         generate_key("HS256", kid, tmp_path / "keys")
@@ -261,7 +261,13 @@ def test_issued_claims_carry_every_required_member() -> None:
     payload = json.loads(jwt.utils.base64url_decode(token.split(".")[1]))
     assert set(payload) == {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "role"}
     assert (payload["exp"] - payload["iat"], payload["aud"]) == (900, "other-api")
-    assert claims.permissions == ["auth:whoami", "contracts:read", "nfts:mint", "nfts:read", "vault:read"]
+    assert claims.permissions == [
+        "auth:whoami",
+        "contracts:read",
+        "nfts:mint",
+        "nfts:read",
+        "vault:read",
+    ]
     other_token, other = issue_token(keyset, config, "gina", "minter", 900, now=NOW)
     assert other.jti != claims.jti and other_token != token
     with pytest.raises(TokenRejected) as info:

@@ -22,7 +22,16 @@ from sphinxctl.auth import (
     verify_token_async,
 )
 from sphinxctl.settings.sections import AuthKey, AuthSettings, RedisSettings
-from tests.support.redis_server import RedisServer, redis_server, redis_url  # noqa: F401
+from tests.support.redis_server import RedisServer, shared_redis
+
+
+@pytest.fixture
+def redis() -> RedisServer:
+    """The session's shared Redis, emptied."""
+    server = shared_redis()
+    server.flushall()
+    return server
+
 
 NOW = 1_800_000_000
 
@@ -74,15 +83,15 @@ def test_invalid_jti_is_refused(auth: AuthSettings, jti: str) -> None:
 
 
 def test_redis_revocation_sets_ttl_to_remaining_lifetime(
-    auth: AuthSettings, redis_url: str, redis_server: RedisServer
+    auth: AuthSettings, redis: RedisServer
 ) -> None:
     keyset = KeySet.from_settings(auth, Path("."))
     token, claims = issue_token(keyset, auth, "henry", "admin", 900)
-    store = RedisRevocations.from_settings(redis_settings(redis_url))
+    store = RedisRevocations.from_settings(redis_settings(redis.url))
     try:
         assert verify_token(keyset, auth, token, store).jti == claims.jti
         record = revoke(store, auth, claims.jti, claims.exp)
-        ttl = redis_server.command("TTL", f"sphinx:revoked:{claims.jti}")
+        ttl = redis.command("TTL", f"sphinx:revoked:{claims.jti}")
         assert isinstance(ttl, int) and record.ttl_seconds - 2 <= ttl <= record.ttl_seconds
         assert 900 <= record.ttl_seconds <= 911
         with pytest.raises(TokenRejected) as info:
@@ -92,10 +101,10 @@ def test_redis_revocation_sets_ttl_to_remaining_lifetime(
         store.close()
 
 
-async def test_async_redis_revocation(auth: AuthSettings, redis_url: str) -> None:
+async def test_async_redis_revocation(auth: AuthSettings, redis: RedisServer) -> None:
     keyset = KeySet.from_settings(auth, Path("."))
     token, claims = issue_token(keyset, auth, "iris", "viewer", 60)
-    store = AsyncRedisRevocations.from_settings(redis_settings(redis_url))
+    store = AsyncRedisRevocations.from_settings(redis_settings(redis.url))
     try:
         assert (await verify_token_async(keyset, auth, token, store)).sub == "iris"
         await store.revoke(claims.jti, 70)

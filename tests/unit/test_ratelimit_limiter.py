@@ -32,7 +32,10 @@ def test_rule_resolution_route_then_role_then_default() -> None:
         role_rate_limits={"admin": RateLimitRule(capacity=600, refill_per_second=10)},
     )
     limiter = RateLimiter(MemoryBackend(), api=api)
-    assert limiter.rule_for("POST /mint", "admin") == ("route:POST /mint", api.rate_limits["POST /mint"])
+    assert limiter.rule_for("POST /mint", "admin") == (
+        "route:POST /mint",
+        api.rate_limits["POST /mint"],
+    )
     assert limiter.rule_for("GET /x", "admin") == ("role:admin", api.role_rate_limits["admin"])
     assert limiter.rule_for("GET /x", "viewer") == ("default", api.default_rate_limit)
     assert limiter.rule_for(None, None) == ("default", api.default_rate_limit)

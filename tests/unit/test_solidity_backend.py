@@ -163,7 +163,8 @@ def test_shim_writes_outputs_far_beyond_64_kib_intact(wrapper: Path) -> None:
         "sources": {name: {"content": source.content} for name, source in sources.items()},
         "settings": {
             **compiler_settings(),
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode"], "": ["ast"]}},
+            # ABI and AST only: no code generation, yet megabytes of JSON.
+            "outputSelection": {"*": {"*": ["abi"], "": ["ast"]}},
         },
     }
     proc = subprocess.run(
@@ -174,10 +175,9 @@ def test_shim_writes_outputs_far_beyond_64_kib_intact(wrapper: Path) -> None:
     )
     assert proc.returncode == 0
     assert len(proc.stdout) > 16 * 65_536
-    output = json.loads(proc.stdout)
-    assert output["contracts"]["contracts/SpaceFlightNFT.sol"]["SpaceFlightNFT"]["evm"]["bytecode"][
-        "object"
-    ]
+    output = json.loads(proc.stdout)  # the whole document parses: nothing was cut off
+    assert output["contracts"]["contracts/SpaceFlightNFT.sol"]["SpaceFlightNFT"]["abi"]
+    assert output["sources"]["contracts/SpaceFlightNFT.sol"]["ast"]["nodeType"] == "SourceUnit"
 
 
 def test_shim_reads_url_sources_and_imports_from_allowed_paths_only(

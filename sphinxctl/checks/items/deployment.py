@@ -64,11 +64,14 @@ def contract_address(ctx: CheckContext, chain: str, name: str) -> str:
 
 
 def call(ctx: CheckContext, chain: str, to: str, signature: str, types: list[str]) -> Any:
-    """A read-only contract call, decoded (one value for one type)."""
-    from sphinxctl.deploy.encoding import decode_result, encode_call
+    """A read-only contract call, decoded (one value for one type; addresses checksummed)."""
+    from sphinxctl.deploy.encoding import checksum, decode_result, encode_call
 
     raw = chain_client(ctx, chain).call({"to": to, "data": encode_call(signature, [])})
-    values = decode_result(types, raw)
+    values = [
+        checksum(v) if t == "address" else v
+        for t, v in zip(types, decode_result(types, raw), strict=True)
+    ]
     return values[0] if len(values) == 1 else values
 
 
@@ -256,7 +259,7 @@ def deployer_balance(ctx: CheckContext) -> Outcome:
 @check("DEP-006", "contract-parameters")
 def contract_parameters(ctx: CheckContext) -> Outcome:
     """The on-chain treasury, payment token, royalty and phi bounds equal the configuration."""
-    from sphinxctl.deploy.encoding import decode_result, encode_call
+    from sphinxctl.deploy.encoding import checksum, decode_result, encode_call
     from sphinxctl.deploy.plan import LOCAL_TOKEN
 
     c = ctx.settings.contracts
@@ -281,7 +284,7 @@ def contract_parameters(ctx: CheckContext) -> Outcome:
             ),
             f"{NFT}.paymentToken": (call(ctx, chain, nft, "paymentToken()", ["address"]), token),
             f"{NFT}.treasury": (call(ctx, chain, nft, "treasury()", ["address"]), c.treasury),
-            f"{NFT}.royalty receiver": (receiver, c.treasury),
+            f"{NFT}.royalty receiver": (checksum(receiver), c.treasury),
             f"{NFT}.royalty bps": (int(royalty), c.royalty_bps),
             f"{NFT}.minPhiScore": (call(ctx, chain, nft, "minPhiScore()", ["uint16"]), c.phi_min),
             f"{NFT}.maxPhiScore": (call(ctx, chain, nft, "maxPhiScore()", ["uint16"]), c.phi_max),

@@ -125,15 +125,15 @@ def k8s_manifests_lint(ctx: CheckContext) -> Outcome:
 @check("INF-003", "k8s-objects-match", timeout=15.0)
 def k8s_objects_match(ctx: CheckContext) -> Outcome:
     """Every rendered object is present in the cluster and matches the render."""
+    api = kube_api(ctx)
+    if api is None:
+        return not_applicable("local without a cluster: nothing to compare")
+    rendered_objects(ctx)  # Blocked by INF-002 when the stack does not render
     from sphinxctl.errors import KubernetesError
     from sphinxctl.infra.context import StackContext
     from sphinxctl.infra.queries import diff
     from sphinxctl.infra.render import Sources
 
-    api = kube_api(ctx)
-    if api is None:
-        return not_applicable("local without a cluster: nothing to compare")
-    rendered_objects(ctx)  # Blocked by INF-002 when the stack does not render
     try:
         result = diff(StackContext(ctx.settings, api, Sources.under(ctx.project_root)))
     except KubernetesError as exc:

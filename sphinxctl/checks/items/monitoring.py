@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sphinxctl.checks.context import CheckContext
-from sphinxctl.checks.registry import Outcome, check, failed, passed
+from sphinxctl.checks.registry import Blocked, Outcome, check, failed, passed
+
+if TYPE_CHECKING:
+    from sphinxctl.monitoring import PromtoolResult
 
 PROMTOOL_HINT = "fix the rule file promtool names (see alert_rules/), then rerun"
 # promtool's rule tests are CPU-bound (a few seconds on a busy machine): a larger budget.
@@ -15,12 +20,21 @@ def _tail(text: str, lines: int = 6) -> str:
     return " | ".join(kept[-lines:])
 
 
+def rules_checked(ctx: CheckContext) -> PromtoolResult:
+    """`promtool check rules` on alert_rules/ (once per run)."""
+    from sphinxctl.monitoring import run_promtool_check
+
+    return ctx.memo(
+        "promtool-check", lambda: run_promtool_check(ctx.project_root, timeout=ctx.io_timeout)
+    )
+
+
 @check("MON-001", "alert-rules-valid")
 def alert_rules_valid(ctx: CheckContext) -> Outcome:
     """The alert rules are valid (promtool check rules)."""
-    from sphinxctl.monitoring import rule_files, run_promtool_check
+    from sphinxctl.monitoring import rule_files
 
-    result = run_promtool_check(ctx.project_root, timeout=ctx.io_timeout)
+    result = rules_checked(ctx)
     if not result.ok:
         return failed(f"promtool check rules: {_tail(result.output)}", PROMTOOL_HINT)
     return passed(f"{len(rule_files(ctx.project_root))} rule files valid")
@@ -31,6 +45,8 @@ def alert_rules_tested(ctx: CheckContext) -> Outcome:
     """The alert rules' unit tests pass (promtool test rules)."""
     from sphinxctl.monitoring import rule_test_files, run_promtool_test
 
+    if not rules_checked(ctx).ok:  # the tests load the rules: invalid rules are MON-001's
+        raise Blocked("MON-001", "the alert rules do not load")
     result = run_promtool_test(ctx.project_root, timeout=RULE_TESTS_BUDGET - 1)
     if not result.ok:
         return failed(
