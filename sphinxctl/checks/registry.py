@@ -32,6 +32,38 @@ CHECK_MODULES = (
     "sphinxctl.checks.items.launch",
 )
 
+# What the checks import lazily, imported once in the calling thread before any check starts:
+# two threads importing one package's modules at the same time can dead-lock on its import
+# locks (Python raises _DeadlockError), and the imports cost the same CPU either way.
+PRELOAD = (
+    "web3",
+    "kubernetes.config",
+    "kubernetes.dynamic",
+    "redis",
+    "httpx",
+    "sphinxctl.auth.keys",
+    "sphinxctl.chains.registry",
+    "sphinxctl.chains.rpc",
+    "sphinxctl.chains.signer",
+    "sphinxctl.deploy.encoding",
+    "sphinxctl.deploy.plan",
+    "sphinxctl.deploy.preflight",
+    "sphinxctl.deploy.records",
+    "sphinxctl.deploy.roles",
+    "sphinxctl.deploy.safe",
+    "sphinxctl.deploy.verify",
+    "sphinxctl.infra.client",
+    "sphinxctl.infra.context",
+    "sphinxctl.infra.lint",
+    "sphinxctl.infra.queries",
+    "sphinxctl.infra.render",
+    "sphinxctl.monitoring",
+    "sphinxctl.solidity.analysis",
+    "sphinxctl.solidity.compiler",
+    "sphinxctl.store",
+    "sphinxctl.store.engine",
+)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -120,7 +152,7 @@ def registry() -> dict[str, Check]:
     """Every registered check by item id (imports the check modules on first call)."""
     global _loaded
     if not _loaded:
-        for module in CHECK_MODULES:
+        for module in (*PRELOAD, *CHECK_MODULES):
             importlib.import_module(module)
         _loaded = True
     return dict(sorted(_REGISTRY.items()))

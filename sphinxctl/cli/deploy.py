@@ -3,8 +3,6 @@ bytecode, hand the admin roles over to the Safe."""
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from sphinxctl.cli.context import CliState, get_state
@@ -24,8 +22,10 @@ def _request(state: CliState, chain: str | None, dry_run: bool, crash_at: str | 
     from sphinxctl.chains.signer import needs_password
     from sphinxctl.deploy.deployment import DeployRequest
 
+    from sphinxctl.cli.deploy_view import interactive
+
     password = None
-    if needs_password(state.settings().deployer) and sys.stdin.isatty():
+    if needs_password(state.settings().deployer) and interactive():
         password = SecretStr(typer.prompt("deployer keystore password", hide_input=True, err=True))
     return DeployRequest(
         project_root=state.project_root,

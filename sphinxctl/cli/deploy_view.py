@@ -99,13 +99,18 @@ def preview_table(preview: CostPreview) -> RenderableType:
     return Group(*parts)
 
 
+def interactive() -> bool:
+    """True when a person can answer a prompt (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def make_confirm(err: Console, env: str, yes: bool) -> Any:
     """The single confirmation: --yes, else a TTY prompt (mainnet: type the environment name)."""
 
     def confirm(preview: CostPreview) -> bool:
         if yes:
             return True
-        if not sys.stdin.isatty():
+        if not interactive():
             raise ConfirmationRequired(
                 f"{preview.to_send} transactions would be signed on {env} and no terminal is "
                 "attached to confirm them; nothing was signed",

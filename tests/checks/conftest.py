@@ -138,7 +138,7 @@ def assert_only_failure(before: ChecklistReport, after: ChecklistReport, item: s
     assert old[item].status == Status.PASS, (item, old[item].reason)
     assert new[item].status == Status.FAIL, (item, new[item].reason)
     moved = {
-        rid: (old[rid].status.value, result.status.value, result.reason)
+        rid: (old[rid].status.value, old[rid].reason, result.status.value, result.reason)
         for rid, result in new.items()
         if rid != item
         and result.status != old[rid].status
