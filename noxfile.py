@@ -29,7 +29,9 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """The main job on the embedded default: a full local deployment, then its status."""
-    session.run("sphinxctl", "-e", "local", "config", "show")
+    session.run("sphinxctl", "-e", "local", "devnet", "up")
+    session.run("sphinxctl", "-e", "local", "deploy", "contracts", "--yes")
+    session.run("sphinxctl", "-e", "local", "deploy", "status")
 
 
 @nox.session

@@ -154,14 +154,20 @@ def main() -> None:
     base_p99, sphinx_p99 = median("baseline", 1), median("sphinx", 1)
     failures = sum(r[2] for r in results["sphinx"]) + sum(r[2] for r in results["baseline"])
     print(f"load: {total} GETs per round, {CONCURRENCY} concurrent, {rounds} rounds (median)")
-    print(f"baseline  bare FastAPI GET /health           {base_rps:8.0f} req/s   "
-          f"p99 {base_p99 * 1000:7.2f} ms")  # fmt: skip
-    print(f"sphinx    GET /api/v1/auth/whoami (JWT+Redis) {sphinx_rps:8.0f} req/s   "
-          f"p99 {sphinx_p99 * 1000:7.2f} ms")  # fmt: skip
+    print(
+        f"baseline  bare FastAPI GET /health           {base_rps:8.0f} req/s   "
+        f"p99 {base_p99 * 1000:7.2f} ms"
+    )
+    print(
+        f"sphinx    GET /api/v1/auth/whoami (JWT+Redis) {sphinx_rps:8.0f} req/s   "
+        f"p99 {sphinx_p99 * 1000:7.2f} ms"
+    )
     throughput, latency = sphinx_rps / base_rps, sphinx_p99 / base_p99
-    print(f"throughput ratio {throughput:.2f}x (goal >= 0.5x)   "
-          f"p99 ratio {latency:.2f}x (goal <= 2x)   non-200 responses: {failures}   "
-          f"redis keys after: {keys}")  # fmt: skip
+    print(
+        f"throughput ratio {throughput:.2f}x (goal >= 0.5x)   "
+        f"p99 ratio {latency:.2f}x (goal <= 2x)   non-200 responses: {failures}   "
+        f"redis keys after: {keys}"
+    )
     ok = throughput >= 0.5 and latency <= 2.0 and failures == 0
     print("goal met" if ok else "goal NOT met")
 

@@ -100,6 +100,7 @@ class ChainGateway:
         abis: AbiSource,
         *,
         signer: Signer | None = None,
+        minter: Signer | None = None,
         client_factory: ClientFactory = default_client,
         receipt_timeout: float | None = None,
     ) -> None:
@@ -108,6 +109,7 @@ class ChainGateway:
         self._abis = abis
         self._codec: AbiCodec | None = None
         self.signer = signer
+        self.minter = minter or signer
         self._factory = client_factory
         self._receipt_timeout = receipt_timeout
         self._clients: dict[tuple[str, int], ChainClient] = {}
@@ -267,8 +269,10 @@ class ChainGateway:
         function: str,
         *args: Any,
         on_sent: Callable[[str], None] | None = None,
+        as_minter: bool = False,
     ) -> TxOutcome:
-        """Simulate, sign, send and wait for one contract call from the API's signer.
+        """Simulate, sign, send and wait for one contract call from the API's signer (the
+        minter key for mints when one is configured).
 
         A call the chain would refuse raises ApiProblem 409 naming the contract's error, and
         nothing is sent. `on_sent(tx_hash)` runs right after the broadcast (to record it).
@@ -276,18 +280,20 @@ class ChainGateway:
         from sphinxctl.chains.fees import quote_fees
         from sphinxctl.chains.rpc import RpcError
 
-        if self.signer is None:
+        signer = self.minter if as_minter else self.signer
+        if signer is None:
             raise ApiProblem(
                 503,
                 "the API has no signing key configured, so it cannot send transactions",
                 reference="signer-not-configured",
-                hint="set api.signer_key (SPHINXCTL_API__SIGNER_KEY) or deployer.private_key",
+                hint="set api.signer_key / api.minter_key (SPHINXCTL_API__SIGNER_KEY, ...) or "
+                "deployer.private_key",
             )
         settings = self.chain_settings(chain)
         client = self.client(chain)
         label = f"{contract}.{function}"
         call = {
-            "from": self.signer.address,
+            "from": signer.address,
             "to": self.address(chain, contract),
             "data": self.codec.encode_call(contract, function, args),
         }
@@ -305,10 +311,10 @@ class ChainGateway:
                     reference="fee-ceiling",
                     hint="retry later, or raise chains.<chain>.max_base_fee_gwei",
                 )
-            signed = self.signer.sign(
+            signed = signer.sign(
                 {
                     **call,
-                    "nonce": client.nonce(self.signer.address, "pending"),
+                    "nonce": client.nonce(signer.address, "pending"),
                     "gas": gas * 12 // 10 + 10_000,
                     "maxFeePerGas": fees.max_fee_wei,
                     "maxPriorityFeePerGas": fees.priority_fee_wei,

@@ -29,6 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UNMATCHED_ROUTE = "<unmatched>"
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
@@ -48,10 +49,15 @@ _SECURITY_HEADERS = (
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's path template (`/api/v1/nfts/{chain}/{token_id}`), never the raw path."""
+    """The matched route's path template (`/api/v1/nfts/{chain}/{token_id}`), never the raw path.
+
+    Path convertors are left out (`{token_id:int}` -> `{token_id}`), as OpenAPI writes them.
+    """
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED_ROUTE
+    if not isinstance(path, str):
+        return UNMATCHED_ROUTE
+    return _CONVERTOR.sub(r"{\1}", path) if ":" in path else path
 
 
 def request_id_of(scope: Scope) -> str | None:

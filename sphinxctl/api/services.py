@@ -18,6 +18,8 @@ from sphinxctl import metrics
 from sphinxctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from sphinxctl.api.chain import ChainGateway
     from sphinxctl.api.poller import ChainPoller
     from sphinxctl.auth import AsyncRevocationStore, KeySet
@@ -142,7 +144,8 @@ class ApiServices:
 def build_services(settings: Settings, project_root: Path, **overrides: Any) -> ApiServices:
     """Services from configuration; `overrides` replaces any field of ApiServices by name."""
     known = set(ApiServices.__dataclass_fields__)
-    unknown = set(overrides) - known - {"signer", "abis", "poll_interval", "receipt_timeout"}
+    extra = {"signer", "minter", "abis", "poll_interval", "receipt_timeout"}
+    unknown = set(overrides) - known - extra
     if unknown:
         raise UsageError(f"unknown service override(s): {', '.join(sorted(unknown))}")
     project_root = Path(project_root)
@@ -190,12 +193,16 @@ def _gateway(
     from sphinxctl.api.chain import ChainGateway
 
     signer = overrides["signer"] if "signer" in overrides else api_signer(settings, project_root)
+    minter = overrides.get("minter")
+    if "minter" not in overrides and settings.api.minter_key is not None:
+        minter = _key_signer(settings.api.minter_key, project_root)
     abis = overrides.get("abis")
     return ChainGateway(
         settings,
         deployments.addresses,
         (lambda: abis) if abis is not None else LazyAbis(project_root).get,
         signer=signer,
+        minter=minter,
         receipt_timeout=overrides.get("receipt_timeout"),
     )
 
@@ -203,10 +210,16 @@ def _gateway(
 def api_signer(settings: Settings, project_root: Path) -> Signer | None:
     """The key the API sends with: api.signer_key, else the deployer's raw key, else none."""
     from sphinxctl.chains.signer import load_signer
-    from sphinxctl.settings.sections import DeployerSettings
 
     if settings.api.signer_key is not None:
-        return load_signer(DeployerSettings(private_key=settings.api.signer_key), project_root)
+        return _key_signer(settings.api.signer_key, project_root)
     if settings.deployer.private_key is not None:
         return load_signer(settings.deployer, project_root)
     return None
+
+
+def _key_signer(key: SecretStr, project_root: Path) -> Signer:
+    from sphinxctl.chains.signer import load_signer
+    from sphinxctl.settings.sections import DeployerSettings
+
+    return load_signer(DeployerSettings(private_key=key), project_root)

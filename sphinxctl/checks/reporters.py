@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sphinxctl.checks.checklist import AREAS
 from sphinxctl.checks.model import ChecklistReport, CheckResult, Status
+from sphinxctl.errors import ChecksFailed
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -66,6 +67,21 @@ def summary_line(report: ChecklistReport) -> str:
     return (
         f"{verdict}: {s.total} items — {s.passed} pass, {s.failed} fail, {s.warned} warn, "
         f"{s.manual} manual, {s.skipped} skip ({report.wall_seconds:.1f} s)"
+    )
+
+
+def not_ready(report: ChecklistReport) -> ChecksFailed:
+    """The error `sphinxctl check` ends with when the environment is not ready (exit 3)."""
+    failing = report.failing()
+    failed = [r.id for r in failing if r.status == Status.FAIL]
+    manual = [r.id for r in failing if r.status == Status.MANUAL]
+    parts = [f"{len(failed)} failed: {', '.join(failed)}"] if failed else []
+    parts += [f"{len(manual)} manual item(s) unattested"] if manual else []
+    return ChecksFailed(
+        f"{report.environment} is not ready: " + "; ".join(parts),
+        hint="fix each failed item as its row says"
+        + ("; attest manual items or pass --allow-manual" if manual else ""),
+        details={"failed": failed, "unattested": manual},
     )
 
 

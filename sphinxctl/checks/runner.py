@@ -92,6 +92,17 @@ def _timed_out(budget: float) -> Outcome:
     )
 
 
+def _fails(raw: dict[str, tuple[Outcome | Blocked, float]], item_id: str, seen: set[str]) -> bool:
+    """Whether `item_id` fails in this run, directly or through what blocks it (no cycles)."""
+    found = raw.get(item_id)
+    if found is None or item_id in seen:
+        return False
+    outcome = found[0]
+    if isinstance(outcome, Blocked):
+        return _fails(raw, outcome.item_id, seen | {item_id})
+    return outcome.status == Status.FAIL
+
+
 def _resolve_blocked(
     pending: dict[str, Check], raw: dict[str, tuple[Outcome | Blocked, float]]
 ) -> list[CheckResult]:
@@ -101,13 +112,7 @@ def _resolve_blocked(
         item = pending[item_id]
         outcome, duration = raw[item_id]
         if isinstance(outcome, Blocked):
-            blocker = raw.get(outcome.item_id)
-            blocker_failed = (
-                blocker is not None
-                and isinstance(blocker[0], Outcome)
-                and blocker[0].status == Status.FAIL
-            )
-            if blocker_failed and outcome.item_id != item_id:
+            if _fails(raw, outcome.item_id, seen={item_id}):
                 outcome = Outcome(
                     Status.SKIP,
                     f"not evaluated: {outcome.item_id} failed ({outcome.reason})",

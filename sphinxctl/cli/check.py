@@ -29,7 +29,9 @@ def check(
         "chains, deployment, api, infra, monitoring, backups, incident, launch.",
     ),
     output_file: Path | None = typer.Option(
-        None, "--output-file", help="Write the report (in the -o format) here; print a table."
+        None,
+        "--output-file",
+        help="Write the report here in the -o format (JSON for table) and print the table.",
     ),
     allow_manual: bool = typer.Option(
         False, "--allow-manual", help="Unattested manual items do not fail the run."
@@ -42,56 +44,35 @@ def check(
 
     Exit 0 when all pass; 3 on any failure or unattested manual item (see --allow-manual).
     """
-    from sphinxctl.checks import CheckRequest, Status, run_checklist
+    from sphinxctl.checks import CheckRequest, run_checklist
     from sphinxctl.checks.checklist import resolve_areas
-    from sphinxctl.checks.reporters import summary_line, table
+    from sphinxctl.checks.reporters import junit, not_ready, summary_line, table
     from sphinxctl.cli.render import dump, emit
-    from sphinxctl.errors import ChecksFailed, ConfigError
+    from sphinxctl.errors import ConfigError
 
     state = get_state(ctx)
-    if env:
-        state.env = env
+    state.env = env or state.env
     state.require_output("table", "json", "yaml", "junit")
     if not (state.config_dir / f"{state.env}.yaml").is_file():
         state.loaded(strict=False)  # raises the loader's ConfigError naming what exists
-    request = CheckRequest(
-        env=state.env,
-        project_root=state.project_root,
-        areas=resolve_areas(only),
-        allow_manual=allow_manual,
-        timeout=timeout,
-    )
+    request = CheckRequest(env=state.env, project_root=state.project_root,
+                           areas=resolve_areas(only), allow_manual=allow_manual,
+                           timeout=timeout)  # fmt: skip
     try:
         loaded, error = state.loaded(strict=False), None
-    except ConfigError as exc:
+    except ConfigError as exc:  # reported as a failing CFG-001, not a crash
         loaded, error = None, exc
     state.err.print(f"checking {state.env} ({', '.join(request.areas)})…", highlight=False)
     report = run_checklist(request, loaded, error)
-
-    def render_text(fmt: str) -> str:
-        if fmt == "junit":
-            from sphinxctl.checks.reporters import junit
-
-            return junit(report)
-        return dump(report, fmt)
-
     if output_file is not None:
-        fmt = state.output if state.output != "table" else "json"
-        output_file.write_text(render_text(fmt), encoding="utf-8")
+        fmt = "json" if state.output == "table" else state.output
+        text = junit(report) if fmt == "junit" else dump(report, fmt)
+        output_file.write_text(text, encoding="utf-8")
         state.out.print(table(report))
     elif state.output == "junit":
-        typer.echo(render_text("junit"), nl=False)
+        typer.echo(junit(report), nl=False)
     else:
         emit(state, report, lambda: table(report))
     if not report.ok:
-        failed = [r.id for r in report.failing() if r.status == Status.FAIL]
-        manual = [r.id for r in report.failing() if r.status == Status.MANUAL]
-        parts = [f"{len(failed)} failed: {', '.join(failed)}"] if failed else []
-        parts += [f"{len(manual)} manual item(s) unattested"] if manual else []
-        raise ChecksFailed(
-            f"{state.env} is not ready: " + "; ".join(parts),
-            hint="fix each failed item as its row says"
-            + ("; attest manual items or pass --allow-manual" if manual else ""),
-            details={"failed": failed, "unattested": manual},
-        )
+        raise not_ready(report)
     state.err.print(summary_line(report), highlight=False)

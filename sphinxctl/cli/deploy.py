@@ -20,9 +20,8 @@ def _request(state: CliState, chain: str | None, dry_run: bool, crash_at: str | 
 
     from sphinxctl.chains.registry import parse_chain_option
     from sphinxctl.chains.signer import needs_password
-    from sphinxctl.deploy.deployment import DeployRequest
-
     from sphinxctl.cli.deploy_view import interactive
+    from sphinxctl.deploy.deployment import DeployRequest
 
     password = None
     if needs_password(state.settings().deployer) and interactive():

@@ -8,6 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich import box
 from rich.console import Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
@@ -26,7 +27,23 @@ WEI = 10**18
 
 
 def _native(wei: int | None, token: str) -> str:
-    return "-" if wei is None else f"{wei / WEI:,.6f} {token}"
+    """An amount of the native token, as precise as it is useful."""
+    if wei is None:
+        return "-"
+    value = wei / WEI
+    if value == 0:
+        text = "0"
+    elif value >= 1000:
+        text = f"{value:,.0f}"
+    elif value >= 1:
+        text = f"{value:,.3f}"
+    else:
+        text = f"{value:.4g}"
+    return f"{text} {token}"
+
+
+def _gas(gas: int) -> str:
+    return f"{gas / 1e6:.2f}M" if gas >= 1_000_000 else f"{gas:,}"
 
 
 def _short(value: str | None, keep: int = 10) -> str:
@@ -36,63 +53,75 @@ def _short(value: str | None, keep: int = 10) -> str:
 
 
 def preview_table(preview: CostPreview) -> RenderableType:
-    """The one cost table: per chain transactions, gas, fees, worst-case cost, balance and
-    shortfall."""
+    """The one cost table: per chain transactions, gas, fees, worst-case cost (every
+    transaction at its gas limit and max fee), balance and shortfall; then the transactions."""
     from sphinxctl.chains.fees import format_gwei
 
-    table = Table(
-        title=f"{preview.action} plan — environment {preview.environment}, "
-        f"deployer {preview.deployer}",
-        title_justify="left",
-    )
-    for column in (
-        "chain",
-        "chain id",
-        "txs",
-        "gas",
-        "base fee",
-        "max fee",
-        "max cost",
-        "balance",
-        "shortfall",
-    ):
-        table.add_column(column, justify="left" if column == "chain" else "right")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
+    for column in ("chain", "id", "txs", "gas", "max fee", "max cost", "balance", "shortfall"):
+        table.add_column(column, justify="left" if column == "chain" else "right", no_wrap=True)
     for chain in preview.chains:
         fees = chain.fees
         new, pending = chain.new_transactions, chain.pending_transactions
-        done = sum(1 for tx in chain.txs if tx.status in ("done", "skip"))
-        txs = (
-            f"{new}"
-            + (f" +{pending} resumed" if pending else "")
-            + (f" ({done} done)" if done else "")
-        )
         short = chain.shortfall_wei
         table.add_row(
-            f"{chain.display_name}" + ("" if chain.reachable else " [red](unreachable)[/red]"),
+            chain.chain + ("" if chain.reachable else " [red]✗[/red]"),
             str(chain.chain_id),
-            txs,
-            f"{chain.total_gas:,}",
-            f"{format_gwei(fees.base_fee_wei)} gwei" if fees else "-",
+            f"{new}" + (f"+{pending}" if pending else ""),
+            _gas(chain.total_gas),
             f"{format_gwei(fees.max_fee_wei)} gwei" if fees else "-",
-            _native(chain.max_cost_wei, chain.native_token),
+            _native(chain.max_cost_wei if fees else None, chain.native_token),
             _native(chain.balance_wei, chain.native_token),
             Text(_native(short, chain.native_token), style="bold red")
             if short
             else Text("0", style="green"),
         )
-    parts: list[RenderableType] = [table]
-    steps = Table.grid(padding=(0, 2))
+    parts: list[RenderableType] = [
+        Text(
+            f"{preview.action} plan — environment {preview.environment}, deployer "
+            f"{preview.deployer}",
+            style="bold",
+        ),
+        table,
+    ]
+    steps = Table.grid(padding=(0, 1))
+    steps.add_column(no_wrap=True)
+    steps.add_column(justify="right", no_wrap=True)
+    steps.add_column(ratio=1)
+    steps.add_column(justify="right", no_wrap=True)
+    marks = {"bound": "*", "journal": "†"}
     for chain in preview.chains:
+        fees = chain.fees
+        if fees is not None and (chain.new_transactions or chain.pending_transactions):
+            parts.append(
+                Text(
+                    f"  {chain.chain}: base fee {format_gwei(fees.base_fee_wei)} gwei, tip "
+                    f"{format_gwei(fees.priority_fee_wei)} gwei, expected cost "
+                    f"{_native(chain.expected_cost_wei, chain.native_token)}",
+                    style="dim",
+                )
+            )
         for tx in chain.txs:
             if tx.status in ("new", "pending"):
-                source = {"bound": " (bound: target not deployed yet)", "journal": " (saved)"}.get(
-                    tx.gas_source, ""
-                )
                 steps.add_row(
-                    chain.chain, f"#{tx.nonce}", tx.description, f"{tx.gas:,} gas{source}"
-                )
+                    chain.chain, f"#{tx.nonce}", tx.description,
+                    f"{tx.gas:,}{marks.get(tx.gas_source, ' ')}",
+                )  # fmt: skip
     if steps.row_count:
         parts.append(steps)
+        used = {tx.gas_source for chain in preview.chains for tx in chain.txs}
+        if "bound" in used:
+            parts.append(
+                Text(
+                    "* target not deployed yet: node estimate of the payload + a "
+                    "bound for the role change",
+                    style="dim",
+                )
+            )
+        if "journal" in used:
+            parts.append(
+                Text("† signed before a crash: the saved transaction is re-broadcast", style="dim")
+            )
     for chain in preview.chains:
         for note in chain.notes:
             parts.append(Text(f"note: {chain.chain}: {note}", style="yellow"))
@@ -182,7 +211,6 @@ class DeployProgress:
         if event.kind == "info" or not self.live or event.chain is None:
             if event.kind in (
                 "info",
-                "tx-sent",
                 "tx-mined",
                 "tx-replaced",
                 "tx-rebroadcast",
@@ -205,122 +233,145 @@ class DeployProgress:
         self._progress.update(task, completed=event.done or 0, description=message)
 
 
+def _contracts_table(*extra: str) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
+    table.add_column("contract", no_wrap=True, min_width=23)
+    table.add_column("address", no_wrap=True, min_width=42)
+    for column in extra:
+        table.add_column(column, justify="right", no_wrap=True)
+    return table
+
+
+def _verdict(ok: bool, reason: str | None) -> str:
+    return "[green]✓[/green]" if ok else f"[red]✗ {reason}[/red]"
+
+
+def _line(text: str, style: str = "") -> Text:
+    """A line that is never wrapped or cropped (hashes and links stay copyable)."""
+    return Text(text, style=style, no_wrap=True, overflow="ignore")
+
+
+def _heading(text: str) -> Text:
+    return Text.from_markup(f"\n{text}")
+
+
 def result_table(result: DeployResult) -> RenderableType:
     if result.dry_run:
         return Group(
             preview_table(result.preview), Text("dry run: nothing was signed", style="bold")
         )
-    table = Table(
-        title=f"{result.action}: {result.sent} transactions sent (journal {result.journal})",
-        title_justify="left",
-    )
-    for column in ("chain", "contract", "address", "verified"):
-        table.add_column(column)
     checks = {
         (c.chain, c.contract): c
         for c in (result.verification.checks if result.verification else [])
     }
+    parts: list[RenderableType] = [
+        Text(f"{result.action}: {result.sent} transactions sent", style="bold")
+    ]
     for chain, outcome in result.chains.items():
+        parts.append(_heading(f"[bold]{chain}[/bold]"))
+        table = _contracts_table("verified")
         for contract, address in outcome.contracts.items():
             check = checks.get((chain, contract))
-            verdict = (
-                "-"
-                if check is None
-                else ("[green]✓[/green]" if check.ok else f"[red]✗ {check.reason}[/red]")
+            table.add_row(
+                contract, address, "-" if check is None else _verdict(check.ok, check.reason)
             )
-            table.add_row(chain, contract, address, verdict)
-    parts: list[RenderableType] = [table]
+        parts.append(table)
     if result.roles:
         parts.append(roles_table(result.roles))
         if not result.deployer_roles_left:
             parts.append(
                 Text(f"✓ the deployer {result.preview.deployer} holds no role", style="green")
             )
+    parts.append(Text(f"journal: {result.journal}", style="dim"))
     return Group(*parts)
 
 
+def _role_lines(contract: str, roles: dict[str, list[str]]) -> list[Text]:
+    lines = [Text(f"  roles on {contract}:")]
+    for role, holders in roles.items():
+        for index, holder in enumerate(holders):
+            lines.append(_line(f"    {role if index == 0 else '':<19}{holder}"))
+    return lines
+
+
 def roles_table(roles: list[Any]) -> RenderableType:
-    table = Table(title="role graph (from RoleGranted/RoleRevoked events)", title_justify="left")
-    for column in ("chain", "contract", "role", "holders"):
-        table.add_column(column)
+    parts: list[RenderableType] = [
+        _heading("[bold]role graph[/bold] (from RoleGranted/RoleRevoked events)")
+    ]
     for graph in roles:
-        for role, holders in graph.roles.items():
-            table.add_row(graph.chain, graph.contract, role, "\n".join(holders))
-    return table
+        parts.append(Text(f" {graph.chain}", style="bold"))
+        parts += _role_lines(graph.contract, graph.roles)
+    return Group(*parts)
 
 
 def verify_table(report: VerifyReport) -> RenderableType:
-    table = Table(title=f"bytecode verification — {report.environment}", title_justify="left")
-    for column in ("chain", "contract", "address", "result", "explorer"):
-        table.add_column(column)
-    for check in report.checks:
-        verdict = (
-            "[green]✓ matches artifact[/green]" if check.ok else f"[red]✗ {check.reason}[/red]"
+    parts: list[RenderableType] = [
+        Text(
+            f"bytecode verification ({report.environment}): runtime code vs artifact, "
+            "immutables masked",
+            style="bold",
         )
-        table.add_row(
-            check.chain, check.contract, check.address, verdict, check.explorer_url or "-"
-        )
-    return table
+    ]
+    chains = list(dict.fromkeys(check.chain for check in report.checks))
+    for chain in chains:
+        parts.append(_heading(f"[bold]{chain}[/bold]"))
+        table = _contracts_table("result")
+        links = []
+        for check in (c for c in report.checks if c.chain == chain):
+            table.add_row(check.contract, check.address, _verdict(check.ok, check.reason))
+            if check.explorer_url:
+                links.append(_line(f"  {check.contract}: {check.explorer_url}", style="dim"))
+        parts += [table, *links]
+    return Group(*parts)
 
 
 def status_table(report: StatusReport) -> RenderableType:
+    """Per chain: a contracts table (✓ = bytecode verified, address, block, confirmations),
+    then tx hashes, explorer links and role holders as lines (no room for columns in 80)."""
     parts: list[RenderableType] = []
-    if report.reconciled:
-        for line in report.reconciled:
-            parts.append(Text(f"reconcile: {line}", style="yellow"))
+    for line in report.reconciled or []:
+        parts.append(Text(f"reconcile: {line}", style="yellow"))
     if not report.chains:
         parts.append(Text(f"nothing deployed in {report.environment} ({report.journal})"))
     for chain in report.chains:
-        head = "unreachable: " + chain.error if chain.error else f"head {chain.head}"
-        title = (
-            f"{chain.chain} (chain id {chain.chain_id}) — {head} — deployer {chain.deployer}, "
-            f"{chain.journaled_transactions} transactions journaled"
-            + (f", {chain.pending_transactions} pending" if chain.pending_transactions else "")
-            + (
-                f", nonce on chain {chain.deployer_nonce}"
-                if chain.deployer_nonce is not None
-                else ""
+        head = f"[red]unreachable: {chain.error}[/red]" if chain.error else f"head {chain.head}"
+        pending = f", {chain.pending_transactions} pending" if chain.pending_transactions else ""
+        nonce = f", nonce {chain.deployer_nonce}" if chain.deployer_nonce is not None else ""
+        parts.append(
+            _heading(
+                f"[bold]{chain.chain}[/bold] (chain id {chain.chain_id}) · {head} · deployer "
+                f"{_short(chain.deployer, 6)} · {chain.journaled_transactions} txs{pending}{nonce}"
             )
         )
-        table = Table(title=title, title_justify="left")
-        for column in (
-            "contract",
-            "address",
-            "tx",
-            "block",
-            "conf.",
-            "verified",
-            "roles",
-            "explorer",
-        ):
-            table.add_column(column)
+        table = _contracts_table("block", "conf")
+        lines: list[Text] = []
         for c in chain.contracts:
-            roles = "\n".join(
-                f"{role}: {', '.join(_short(h, 6) for h in holders)}"
-                for role, holders in c.roles.items()
-            )
-            verified = {True: "[green]✓[/green]", False: "[red]✗[/red]", None: "-"}[c.verified]
+            mark = {True: "[green]✓[/green] ", False: "[red]✗[/red] ", None: "  "}[c.verified]
             table.add_row(
-                c.name + (" [dim](local)[/dim]" if c.local_only else ""),
+                mark + c.name + (" [dim](local)[/dim]" if c.local_only else ""),
                 c.address,
-                _short(c.tx_hash),
                 str(c.block_number or "-"),
                 str(c.confirmations if c.confirmations is not None else "-"),
-                verified,
-                roles or "-",
-                c.explorer_url or "-",
             )
-        parts.append(table)
+            lines.append(_line(f"  {c.name}"))
+            lines.append(_line(f"    tx {c.tx_hash or '-'}", style="dim"))
+            if c.explorer_url:
+                lines.append(_line(f"    {c.explorer_url}", style="dim"))
+        for c in chain.contracts:
+            if c.roles:
+                lines += _role_lines(c.name, c.roles)
+        parts += [table, *lines]
         if chain.safe:
-            state = "roles handed over" if chain.handed_over else "not handed over yet"
-            parts.append(Text(f"  Safe {chain.safe} — {state}"))
+            state = "admin roles handed over" if chain.handed_over else "not handed over yet"
+            parts.append(Text(f"  Safe {chain.safe}: {state}"))
     return Group(*parts)
 
 
 def devnet_table(status: DevnetStatus) -> RenderableType:
-    table = Table(title=f"devnet — state in {status.state_dir}", title_justify="left")
-    for column in ("chain", "chain id", "url", "state", "pid", "block", "note"):
-        table.add_column(column)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
+    for column in ("chain", "chain id", "url", "state", "pid", "block"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("note")
     for node in status.nodes:
         state = "[green]running[/green]" if node.running else "[red]stopped[/red]"
         table.add_row(
@@ -332,4 +383,4 @@ def devnet_table(status: DevnetStatus) -> RenderableType:
             str(node.block_number if node.block_number is not None else "-"),
             node.note or "",
         )
-    return table
+    return Group(Text(f"devnet — state, logs and pids in {status.state_dir}", style="bold"), table)

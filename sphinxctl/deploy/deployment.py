@@ -168,12 +168,12 @@ def execute_plans(
         raise preflight_error(preview.problems)
     if session.request.dry_run:
         return result
-    for chain_preview in previews:
-        if chain_preview.reset_detected:
-            saved = journal.archive_chain(chain_preview.chain, "reset")
-            info_sink(session.on_event)(
-                f"{chain_preview.chain}: devnet reset; old journal kept in {saved}"
-            )
+    reset = [p.chain for p in previews if p.reset_detected]
+    if reset:
+        saved = journal.archive_chains(reset, "reset")
+        info_sink(session.on_event)(
+            f"{', '.join(reset)}: devnet reset; old journal kept in {saved}"
+        )
     if preview.to_send:
         if confirm is None:
             raise ConfirmationRequired(

@@ -117,10 +117,15 @@ def describe_revert(data: Any, abis: list[list[dict[str, Any]]]) -> str | None:
                     continue
                 signature = _error_signature(item)
                 if selector_hex(signature) == selector:
-                    values = decode_result(signature_types(signature), body)
+                    types = signature_types(signature)
+                    values = decode_result(types, body)
                     shown = [
-                        role_name("0x" + v.hex()) if isinstance(v, bytes) else str(v)
-                        for v in values
+                        role_name("0x" + v.hex())
+                        if isinstance(v, bytes)
+                        else checksum(v)
+                        if t == "address"
+                        else str(v)
+                        for t, v in zip(types, values, strict=True)
                     ]
                     return f"{item['name']}({', '.join(shown)})"
     except Exception:

@@ -48,7 +48,11 @@ class ChainRunner(ChainTransactions):
                 self._step(step)
             self._confirm()
             self.outcome.ok = True
-            self._emit("chain-done", f"{self.chain.name}: done")
+            self._emit(
+                "chain-done",
+                f"done: {self.outcome.sent} sent, {self.outcome.rebroadcast} resumed, "
+                f"{self.outcome.skipped} already done",
+            )
             self.run.faults.hit("chain-done")
         except SphinxError as exc:
             self.outcome.error = exc.message
@@ -163,7 +167,9 @@ class ChainRunner(ChainTransactions):
         self.outcome.sent += 1
         self._done += 1
         self._emit(
-            "tx-mined", f"{step.description}: mined in block {record.block_number}", record.tx_hash
+            "tx-mined",
+            f"{step.description}: mined in block {record.block_number} ({record.tx_hash})",
+            record.tx_hash,
         )
 
     def _settle_pending(self) -> None:
@@ -200,7 +206,7 @@ class ChainRunner(ChainTransactions):
             if have >= need:
                 break
             time.sleep(delay)
-            delay = min(delay * 2, self._poll_cap())
+            delay = min(delay * 1.5, self._poll_cap())
         for record in waiting:  # a reorg may have dropped a transaction: send it again
             receipt = self.client.receipt(record.tx_hash or "")
             if receipt is None or receipt.get("blockHash") != record.block_hash:

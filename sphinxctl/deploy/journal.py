@@ -211,14 +211,15 @@ class Journal:
             self.document.updated_at = now()
             atomic_write(self.path, self.document.model_dump_json(indent=2) + "\n")
 
-    def archive_chain(self, chain: str, reason: str) -> Path:
-        """Copy the journal aside (`<env>.<timestamp>.<reason>.json`), then drop `chain`'s
-        section (a reset devnet no longer has what it recorded)."""
+    def archive_chains(self, chains: list[str], reason: str) -> Path:
+        """Copy the journal aside (`<env>.<timestamp>.<reason>.json`), then drop the sections
+        of `chains` (a reset devnet no longer has what they recorded)."""
         with self._lock:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             target = self.path.with_name(f"{self.path.stem}.{stamp}.{reason}.json")
             atomic_write(target, self.document.model_dump_json(indent=2) + "\n")
-            self.document.chains.pop(chain, None)
+            for chain in chains:
+                self.document.chains.pop(chain, None)
             self.save()
             return target
 

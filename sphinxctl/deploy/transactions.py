@@ -99,7 +99,9 @@ class ChainTransactions:
         return jc
 
     def _poll_cap(self) -> float:
-        return min(2.0, max(0.2, self.chain.stuck_timeout_seconds / 5))
+        """Longest pause between receipt polls: 1 s (a fraction of any block time), shorter
+        when the stuck timeout is short."""
+        return min(1.0, max(0.1, self.chain.stuck_timeout_seconds / 5))
 
     def _fees(self) -> FeeQuote:
         fees = quote_fees(self.client)
@@ -176,7 +178,7 @@ class ChainTransactions:
                     )
                     self._broadcast(record)
             time.sleep(delay)
-            delay = min(delay * 2, self._poll_cap())
+            delay = min(delay * 1.5, self._poll_cap())
 
     def _replace(self, record: TxRecord) -> None:
         """Same nonce, same payload, higher fees: journaled before it is broadcast."""

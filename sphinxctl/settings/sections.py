@@ -87,6 +87,9 @@ class ApiSettings(StrictModel):
     signer_key: OptionalSecret = Field(
         default=None, description="Key the API sends transactions with; default: the deployer's"
     )
+    minter_key: OptionalSecret = Field(
+        default=None, description="Key (MINTER_ROLE) the API mints with; default: signer_key"
+    )
     base_url: str | None = Field(default=None, description="Where checks reach the running API")
     chain_poll_seconds: float = Field(
         default=15.0, gt=0, le=3600, description="How often the chain gauges are refreshed"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +82,18 @@ def write_build(directory: Path, artifacts: dict[str, Artifact], manifest: Build
                 artifact.model_dump_json(indent=2), encoding="utf-8"
             )
         (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
-        old = directory.with_name(f".{directory.name}.old.{os.getpid()}")
-        if directory.exists():
-            os.replace(directory, old)
-        os.replace(staging, directory)
-        shutil.rmtree(old, ignore_errors=True)
+        old = directory.with_name(f".{directory.name}.old.{uuid.uuid4().hex}")
+        for attempt in range(5):  # another process may install its build between our renames
+            try:
+                if directory.exists():
+                    os.replace(directory, old)
+                os.replace(staging, directory)
+                break
+            except OSError:
+                if attempt == 4:
+                    raise
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

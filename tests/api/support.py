@@ -28,7 +28,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("admin", "operator", "minter", "viewer")
-DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 CHAINS = ("ethereum", "polygon")
 
 
@@ -59,8 +58,6 @@ def base_config(
     config["deployer"]["private_key"] = (
         "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
     )
-    # The API signs with the deployer: it keeps ADMIN_ROLE on the devnet; add MINTER_ROLE.
-    config["contracts"]["minters"] = [*config["contracts"].get("minters", []), DEPLOYER]
     config["redis"] = {"url": redis_url, "failure_mode": "local"}
     config["api"]["default_rate_limit"] = {"capacity": 100000, "refill_per_second": 10000}
     config["api"]["rate_limits"] = {}
@@ -201,9 +198,14 @@ class LiveServer:
 
         self.port = free_port()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
-            lifespan="on", server_header=False,
-        )  # fmt: skip
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            server_header=False,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -237,12 +239,25 @@ class ServeProcess:
     def __enter__(self) -> ServeProcess:
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("sphinxctl")), "--config-dir", str(self.config_dir),
-                 "-e", "local", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 *self.args],
-                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
+                [
+                    str(Path(sys.executable).with_name("sphinxctl")),
+                    "--config-dir",
+                    str(self.config_dir),
+                    "-e",
+                    "local",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    *self.args,
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
                 cwd=self.config_dir.parent,
-            )  # fmt: skip
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -298,8 +298,15 @@ def json_logs() -> Iterator[io.StringIO]:
     from sphinxctl.api.logs import configure_logging
 
     names = ("sphinxctl", "uvicorn", "uvicorn.error", "uvicorn.access")
-    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level,
-                 logging.getLogger(n).propagate, logging.getLogger(n).disabled) for n in names}  # fmt: skip
+    saved = {
+        n: (
+            logging.getLogger(n).handlers[:],
+            logging.getLogger(n).level,
+            logging.getLogger(n).propagate,
+            logging.getLogger(n).disabled,
+        )
+        for n in names
+    }
     stream = io.StringIO()
     configure_logging("info", stream)
     try:

@@ -77,8 +77,10 @@ def test_mint_then_read_token_rarity_and_contract_verified_proofs(
     from sphinxctl.store import Store
 
     with devnet.snapshot():
-        minted = [mint(api, tokens["minter"], "ethereum", who, score)
-                  for who, score in ((ALICE, 640), (BOB, 980), (ALICE.lower(), 420))]  # fmt: skip
+        minted = [
+            mint(api, tokens["minter"], "ethereum", who, score)
+            for who, score in ((ALICE, 640), (BOB, 980), (ALICE.lower(), 420))
+        ]
         assert [r.status_code for r in minted] == [200, 200, 200], [r.text for r in minted]
         ids = [r.json()["token_id"] for r in minted]
         assert ids == [1, 2, 3]
@@ -88,25 +90,29 @@ def test_mint_then_read_token_rarity_and_contract_verified_proofs(
         token = api.get("/api/v1/nfts/ethereum/2", headers=auth(tokens["viewer"])).json()
         assert token["owner"] == BOB
         assert (token["phi_score"], token["rarity_tier"], token["rarity_tier_name"]) == (
-            980, 4, "legendary",
-        )  # fmt: skip
+            980,
+            4,
+            "legendary",
+        )
         assert token["token_uri"].endswith("/2")
         gone = api.get("/api/v1/nfts/ethereum/7", headers=auth(tokens["viewer"]))
         assert gone.status_code == 404 and gone.json()["error"] == "token-not-found"
 
         ranking = api.get(
-            "/api/v1/nfts/ethereum/rarity", params={"ids": "1,2,3,9"},
+            "/api/v1/nfts/ethereum/rarity",
+            params={"ids": "1,2,3,9"},
             headers=auth(tokens["viewer"]),
-        ).json()  # fmt: skip
+        ).json()
         assert [(t["token_id"], t["rank"]) for t in ranking["ranking"]] == [(2, 1), (1, 2), (3, 3)]
         assert ranking["missing"] == [9]
 
         none_yet = api.get("/api/v1/nfts/ethereum/1/rarity-proof", headers=auth(tokens["viewer"]))
         assert none_yet.status_code == 404
         snapshot = api.post(
-            "/api/v1/nfts/ethereum/rarity-snapshot", params={"publish": "true"},
+            "/api/v1/nfts/ethereum/rarity-snapshot",
+            params={"publish": "true"},
             headers=auth(tokens["operator"]),
-        )  # fmt: skip
+        )
         assert snapshot.status_code == 200, snapshot.text
         body = snapshot.json()
         assert body["published"] is True and body["leaf_count"] == 3

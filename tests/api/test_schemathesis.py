@@ -55,9 +55,11 @@ def _openapi() -> dict[str, Any]:
     try:
         settings = load(write_config(root, base_config("redis://127.0.0.1:1/0")))
         app = create_app(
-            settings, root, limiter=RateLimiter(MemoryBackend()),
+            settings,
+            root,
+            limiter=RateLimiter(MemoryBackend()),
             revocations=AsyncMemoryRevocations(),
-        )  # fmt: skip
+        )
         return dict(app.openapi())
     finally:
         shutil.rmtree(root, ignore_errors=True)

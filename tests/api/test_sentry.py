@@ -22,7 +22,7 @@ from tests.api.support import auth, tokens_for
 class _Capture(BaseHTTPRequestHandler):
     bodies: list[bytes] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         encoding = self.headers.get("Content-Encoding", "")
         if encoding == "gzip":

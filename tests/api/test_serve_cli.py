@@ -77,23 +77,36 @@ def test_a_scrape_after_real_traffic_passes_promtool(
     api = httpx.Client(base_url=live_api.url, timeout=60)
     with devnet.snapshot():
         api.post(
-            "/api/v1/nfts/ethereum/mint", headers=auth(tokens["minter"]),
+            "/api/v1/nfts/ethereum/mint",
+            headers=auth(tokens["minter"]),
             json={"recipient": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "phi_score": 777},
-        )  # fmt: skip
-        api.post("/api/v1/nfts/ethereum/rarity-snapshot?publish=true",
-                 headers=auth(tokens["operator"]))  # fmt: skip
+        )
+        api.post(
+            "/api/v1/nfts/ethereum/rarity-snapshot?publish=true", headers=auth(tokens["operator"])
+        )
         api.get("/api/v1/nfts/ethereum/1/rarity-proof", headers=auth(tokens["viewer"]))
     api.get("/api/v1/auth/whoami", headers=auth("not.a.token"))
-    api.get("/api/v1/nfts/ethereum/rarity", params={"ids": "<script>"}, headers=auth(tokens["viewer"]))
+    api.get(
+        "/api/v1/nfts/ethereum/rarity", params={"ids": "<script>"}, headers=auth(tokens["viewer"])
+    )
     time.sleep(0.6)  # one poller round
     text = api.get("/metrics").text
-    for family in ("sphinxos_requests_total", "sphinxos_api_latency_seconds_bucket",
-                   "sphinxos_node_health", "sphinxos_blockchain_connected",
-                   "sphinxos_gas_price_gwei", "sphinxos_proof_generation_seconds_count",
-                   "sphinxos_proof_verification_seconds_count", "sphinxos_proof_success_rate",
-                   "sphinxos_auth_failures_total", "sphinxos_suspicious_requests_total",
-                   "sphinxos_transactions_total", "sphinxos_transaction_value_bucket",
-                   "sphinxos_pending_transactions", "sphinxos_active_users"):  # fmt: skip
+    for family in (
+        "sphinxos_requests_total",
+        "sphinxos_api_latency_seconds_bucket",
+        "sphinxos_node_health",
+        "sphinxos_blockchain_connected",
+        "sphinxos_gas_price_gwei",
+        "sphinxos_proof_generation_seconds_count",
+        "sphinxos_proof_verification_seconds_count",
+        "sphinxos_proof_success_rate",
+        "sphinxos_auth_failures_total",
+        "sphinxos_suspicious_requests_total",
+        "sphinxos_transactions_total",
+        "sphinxos_transaction_value_bucket",
+        "sphinxos_pending_transactions",
+        "sphinxos_active_users",
+    ):
         assert f"\n{family}" in text, family
     checked = subprocess.run(
         ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60

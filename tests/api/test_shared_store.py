@@ -32,21 +32,25 @@ def test_a_snapshot_published_through_one_replica_is_served_by_another(
         store.migrate()
     config_dir = devnet.variant(database={"url": url})
     env = clean_environ()
-    with devnet.snapshot(), ServeProcess(config_dir, env=env) as one, ServeProcess(
-        config_dir, env=env
-    ) as two:
+    with (
+        devnet.snapshot(),
+        ServeProcess(config_dir, env=env) as one,
+        ServeProcess(config_dir, env=env) as two,
+    ):
         first = httpx.Client(base_url=one.url, timeout=60)
         second = httpx.Client(base_url=two.url, timeout=60)
         for score in (310, 870, 555, 990):
             minted = first.post(
-                "/api/v1/nfts/polygon/mint", headers=auth(tokens["minter"]),
+                "/api/v1/nfts/polygon/mint",
+                headers=auth(tokens["minter"]),
                 json={"recipient": ALICE, "phi_score": score},
-            )  # fmt: skip
+            )
             assert minted.status_code == 200, minted.text
         published = first.post(
-            "/api/v1/nfts/polygon/rarity-snapshot", params={"publish": "true"},
+            "/api/v1/nfts/polygon/rarity-snapshot",
+            params={"publish": "true"},
             headers=auth(tokens["operator"]),
-        )  # fmt: skip
+        )
         assert published.status_code == 200, published.text
         root = published.json()["root"]
         for token_id in (1, 2, 3, 4):
@@ -55,10 +59,14 @@ def test_a_snapshot_published_through_one_replica_is_served_by_another(
             from_two = second.get(path, headers=auth(tokens["viewer"])).json()
             assert from_two == from_one
             assert from_two["verified"] is True and from_two["root"] == root
-        assert [r["rank"] for r in second.get(
-            "/api/v1/nfts/polygon/rarity", params={"ids": "4,2,3,1"},
-            headers=auth(tokens["viewer"]),
-        ).json()["ranking"]] == [1, 2, 3, 4]  # fmt: skip
+        assert [
+            r["rank"]
+            for r in second.get(
+                "/api/v1/nfts/polygon/rarity",
+                params={"ids": "4,2,3,1"},
+                headers=auth(tokens["viewer"]),
+            ).json()["ranking"]
+        ] == [1, 2, 3, 4]
         assert "Traceback" not in one.output() + two.output()
     with Store.from_url(url) as store:
         events = store.list_audit(limit=100)
@@ -106,11 +114,14 @@ def test_database_down_answers_503_and_nothing_is_performed_unrecorded(
             )
             assert snapshot.status_code in (409, 503)  # nothing minted here, or no database
             # The chain never saw the refused mint.
-            total = devnet.rpc("ethereum", "eth_call", {
-                "to": _nft(devnet), "data": "0xa2309ff8"}, "latest")  # totalMinted()  # fmt: skip
+            total = devnet.rpc(
+                "ethereum", "eth_call", {"to": _nft(devnet), "data": "0xa2309ff8"}, "latest"
+            )  # totalMinted()
             assert int(total, 16) == 0
             # Reads that need only the chain keep working.
-            assert api.get("/api/v1/vault/ethereum", headers=auth(tokens["viewer"])).status_code == 200
+            assert (
+                api.get("/api/v1/vault/ethereum", headers=auth(tokens["viewer"])).status_code == 200
+            )
 
             pg.start()
             assert api.get("/health/ready").status_code == 200

@@ -10,6 +10,7 @@ condition, run the checklist, and put the condition back (anvil snapshots, confi
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -155,7 +156,10 @@ class CheckedDevnet:
         self.call(chain, "anvil_setBalance", sender, hex(10**18))
         tx = {"from": sender, "to": to, "data": encode_call(signature, list(args))}
         tx_hash = self.call(chain, "eth_sendTransaction", tx)
-        receipt = self.call(chain, "eth_getTransactionReceipt", tx_hash)
+        deadline = time.monotonic() + 20
+        while (receipt := self.call(chain, "eth_getTransactionReceipt", tx_hash)) is None:
+            assert time.monotonic() < deadline, f"{signature}: no receipt"  # automine lags
+            time.sleep(0.02)
         self.call(chain, "anvil_stopImpersonatingAccount", sender)
         assert receipt["status"] == "0x1", (signature, receipt)
 

@@ -78,3 +78,11 @@ def test_only_accepts_area_names_and_prefixes_in_any_case() -> None:
     assert len(resolve_areas([])) == len(AREAS)
     with pytest.raises(UsageError, match="unknown area 'nope'"):
         resolve_areas(["nope"])
+
+
+def test_every_automated_check_has_a_test_that_breaks_only_it() -> None:
+    import re
+
+    sources = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    broken = set(re.findall(r'assert_only_failure\([^)]*"([A-Z]{3}-\d{3})"\)', sources))
+    assert broken == set(registry()), sorted(set(registry()) ^ broken)

@@ -132,3 +132,24 @@ def test_check_help_lists_its_options() -> None:
     assert result.exit_code == 0
     for option in ("ENV", "--only", "--output-file", "--allow-manual", "--timeout"):
         assert option in result.stdout
+
+
+def test_no_secret_value_reaches_any_output(offline: pytest.MonkeyPatch) -> None:
+    from tests.checks.conftest import closed_port
+
+    secrets = {
+        "SPHINX_DEPLOYER_KEY": "0x" + "5b" * 32,
+        "SPHINX_JWT_SECRET": "Qx9-short-jwt",
+        "DATABASE_URL": f"postgresql://sphinx:Qx9-db-pass@127.0.0.1:{closed_port()}/sphinx",
+        "SPHINX_GRAFANA_PASSWORD": "Qx9-grafana-pass",
+    }
+    for name, value in secrets.items():
+        offline.setenv(name, value)
+    offline.setenv("SPHINXCTL_REDIS__URL", f"redis://:Qx9-redis-pass@127.0.0.1:{closed_port()}/0")
+    shown = ["5b" * 32, "Qx9-short-jwt", "Qx9-db-pass", "Qx9-grafana-pass", "Qx9-redis-pass"]
+    for fmt in ("table", "json", "yaml", "junit"):
+        result = invoke("check", "mainnet", "-o", fmt)
+        assert result.exit_code == 3
+        text = result.stdout + result.stderr
+        assert "CFG-004" in text  # the short JWT secret is reported...
+        assert [s for s in shown if s in text] == [], fmt  # ...without showing it

@@ -105,3 +105,24 @@ def test_facts_are_computed_once_per_run_for_all_checks() -> None:
 
     results = run_checks(ctx, [_check(f"API-00{i}", uses) for i in range(1, 6)])
     assert {r.reason for r in results} == {"42"} and len(calls) == 1
+
+
+def test_blocking_is_followed_through_chains_but_never_around_a_cycle() -> None:
+    def fails(ctx: CheckContext) -> Outcome:
+        return failed("no database.url", "set it")
+
+    def blocked_by(item: str):  # type: ignore[no-untyped-def]
+        def check(ctx: CheckContext) -> Outcome:
+            raise Blocked(item, f"needs {item}")
+
+        return check
+
+    chain = {r.id: r for r in run_checks(_ctx(), [
+        _check("CFG-003", fails), _check("BAK-001", blocked_by("CFG-003")),
+        _check("BAK-002", blocked_by("BAK-001")),
+    ])}  # fmt: skip
+    assert chain["BAK-002"].status == Status.SKIP
+    cycle = {r.id: r for r in run_checks(_ctx(), [
+        _check("API-001", blocked_by("API-002")), _check("API-002", blocked_by("API-001")),
+    ])}  # fmt: skip
+    assert {r.status for r in cycle.values()} == {Status.FAIL}

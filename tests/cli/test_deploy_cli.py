@@ -5,6 +5,7 @@ without --yes, a changed plan; the mainnet confirmation where the operator types
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,12 @@ def node(module_node: Anvil, clean_env: pytest.MonkeyPatch) -> Iterator[Anvil]:
     module_node.revert(snapshot)
 
 
-def _project(tmp_path: Path, node: Anvil, overrides: dict[str, Any] | None = None, **kw: Any) -> Path:
-    return make_project(tmp_path / "project", shared_template(), {"ethereum": node.url}, overrides, **kw)
+def _project(
+    tmp_path: Path, node: Anvil, overrides: dict[str, Any] | None = None, **kw: Any
+) -> Path:
+    return make_project(
+        tmp_path / "project", shared_template(), {"ethereum": node.url}, overrides, **kw
+    )
 
 
 def _nothing_signed(project: Path, node: Anvil, account: str = DEPLOYER) -> None:
@@ -61,7 +66,9 @@ def test_insufficient_balance_is_refused_before_signing(node: Anvil, tmp_path: P
     from eth_account import Account
 
     project = _project(tmp_path, node)
-    result = cli(project, "deploy", "contracts", "--yes", env={"SPHINXCTL_DEPLOYER_KEY": UNFUNDED_KEY})
+    result = cli(
+        project, "deploy", "contracts", "--yes", env={"SPHINXCTL_DEPLOYER_KEY": UNFUNDED_KEY}
+    )
     assert result.exit_code == 4, result.output
     assert "[preflight-insufficient-balance]" in result.output
     assert "short by" in result.output and "holds 0.000000 ETH" in result.output
@@ -92,7 +99,9 @@ def test_dry_run_prints_the_cost_table_and_signs_nothing(node: Anvil, tmp_path: 
     assert result.exit_code == 0, result.output
     preview = json.loads(result.stdout)["preview"]["chains"][0]
     assert [tx["description"] for tx in preview["txs"]][:3] == [
-        "deploy DevnetSPX", "deploy SphinxYieldAggregator", "deploy SpaceFlightNFT"
+        "deploy DevnetSPX",
+        "deploy SphinxYieldAggregator",
+        "deploy SpaceFlightNFT",
     ]
     assert all(tx["gas"] > 21_000 for tx in preview["txs"])
     assert preview["max_cost_wei"] > preview["expected_cost_wei"] > 0
@@ -143,7 +152,12 @@ def _existing_token(node: Anvil) -> str:
     artifact = load_artifacts(shared_template())["DevnetSPX"]
     data = encode_deploy(artifact.bytecode, artifact.abi, [dev_address(9), 10**24])
     tx_hash = node.call("eth_sendTransaction", {"from": dev_address(9), "data": data})
-    return str(node.call("eth_getTransactionReceipt", tx_hash)["contractAddress"])
+    for _ in range(200):
+        receipt = node.call("eth_getTransactionReceipt", tx_hash)
+        if receipt is not None:
+            return str(receipt["contractAddress"])
+        time.sleep(0.02)
+    raise AssertionError("the token was not mined")
 
 
 def test_mainnet_needs_the_environment_name_typed_and_never_deploys_devnet_spx(
@@ -154,12 +168,12 @@ def test_mainnet_needs_the_environment_name_typed_and_never_deploys_devnet_spx(
     project = _project(
         tmp_path, node, {"contracts": {"spx_token": {"ethereum": token}}}, environment="mainnet"
     )
-    declined = cli(project, "deploy", "contracts", env="mainnet", input="yes\n")
+    declined = cli(project, "deploy", "contracts", environment="mainnet", input="yes\n")
     assert declined.exit_code == 1, declined.output
     assert "Type the environment name (mainnet)" in declined.output
     assert node.nonce(DEPLOYER) == 0
 
-    result = cli(project, "deploy", "contracts", env="mainnet", input="mainnet\n")
+    result = cli(project, "deploy", "contracts", environment="mainnet", input="mainnet\n")
     assert result.exit_code == 0, result.output
     section = journal(project, "mainnet")["chains"]["ethereum"]
     assert set(section["contracts"]) == {"SphinxYieldAggregator", "SpaceFlightNFT"}

@@ -28,7 +28,7 @@ from web3.contract import Contract
 from tests.contracts.conftest import STATS, UNIT, System
 
 EXAMPLES = 15
-STEPS_PER_EXAMPLE = 25
+STEPS_PER_EXAMPLE = 30
 
 amounts = st.one_of(st.integers(1, 1_000), st.integers(1, 5_000).map(lambda n: n * UNIT // 10))
 
@@ -54,13 +54,28 @@ def make_machine(s: System, s3: Contract) -> type[RuleBasedStateMachine]:
             _bump("examples")
 
         def teardown(self) -> None:
-            try:  # the full accounting once per example (too many calls to run after every step)
-                principals = [vault.functions.principalOf(u).call() for u in users]
-                assert vault.functions.totalPrincipal().call() == sum(principals)
-                debts = [vault.functions.strategyDebt(p.address).call() for p in pool]
-                assert vault.functions.totalDebt().call() == sum(debts)
+            try:
+                self.final_checks()
             finally:
                 chain.revert_to(self.snapshot)
+
+        def final_checks(self) -> None:
+            """Once per example: full accounting, then shut down and let everyone exit."""
+            principals = [vault.functions.principalOf(u).call() for u in users]
+            assert vault.functions.totalPrincipal().call() == sum(principals)
+            debts = [vault.functions.strategyDebt(p.address).call() for p in pool]
+            assert vault.functions.totalDebt().call() == sum(debts)
+            if not self.shutdown:
+                chain.tx(vault.functions.activateEmergencyShutdown(), s.admin)
+            for u in users:
+                owed = vault.functions.owedTo(u).call()
+                if owed:
+                    assert self.paid(u, vault.functions.exit(), None) == owed
+                    _bump("final_exits")
+            assert vault.functions.totalPrincipal().call() == 0
+            assert token.functions.balanceOf(vault.address).call() >= (
+                vault.functions.rewardsOutstanding().call()
+            )
 
         @initialize(seed=st.lists(amounts, min_size=len(users), max_size=len(users)))
         def everyone_deposits(self, seed: list[int]) -> None:
@@ -75,6 +90,7 @@ def make_machine(s: System, s3: Contract) -> type[RuleBasedStateMachine]:
             _bump("steps")
             if error is None:
                 chain.tx(call, sender)
+                _bump(f"ok_{call.fn_name}")
             else:
                 assert chain.reverts(call, sender).name == error
 
@@ -105,13 +121,20 @@ def make_machine(s: System, s3: Contract) -> type[RuleBasedStateMachine]:
 
         # -------------------------------------------------------------- user rules
 
-        @rule(u=st.sampled_from(users), amount=amounts)
-        def deposit(self, u: str, amount: int) -> None:
+        @rule(u=st.sampled_from(users), amount=amounts, wait=st.booleans())
+        def deposit(self, u: str, amount: int, wait: bool) -> None:
+            self.maybe_wait(wait)
+            principal = vault.functions.principalOf(u).call()
             error = self.user_error(u, deposit=True)
-            self.paid(u, vault.functions.deposit(amount), error)
+            assert self.paid(u, vault.functions.deposit(amount), error) == (
+                -amount if error is None else 0
+            )
+            added = amount if error is None else 0
+            assert vault.functions.principalOf(u).call() == principal + added
 
-        @rule(u=st.sampled_from(users), fraction=st.floats(0.01, 1.0))
-        def withdraw(self, u: str, fraction: float) -> None:
+        @rule(u=st.sampled_from(users), fraction=st.floats(0.01, 1.0), wait=st.booleans())
+        def withdraw(self, u: str, fraction: float, wait: bool) -> None:
+            self.maybe_wait(wait)
             principal = vault.functions.principalOf(u).call()
             amount = int(principal * fraction)
             error = "ZeroAmount" if amount == 0 else self.user_error(u)
@@ -124,6 +147,7 @@ def make_machine(s: System, s3: Contract) -> type[RuleBasedStateMachine]:
                 error = "InsufficientLiquidity"
             received = self.paid(u, vault.functions.withdraw(amount), error)
             assert received == (amount if error is None else 0)
+            assert vault.functions.principalOf(u).call() == principal - received
 
         @rule(u=st.sampled_from(users))
         def overdraw(self, u: str) -> None:
@@ -131,20 +155,26 @@ def make_machine(s: System, s3: Contract) -> type[RuleBasedStateMachine]:
             error = self.user_error(u) or "InsufficientBalance"
             assert self.paid(u, vault.functions.withdraw(principal + 1), error) == 0
 
-        @rule(u=st.sampled_from(users))
-        def exit(self, u: str) -> None:
+        @rule(u=st.sampled_from(users), wait=st.booleans())
+        def exit(self, u: str, wait: bool) -> None:
+            self.maybe_wait(wait)
             owed = vault.functions.owedTo(u).call()
             error = self.user_error(u) or ("ZeroAmount" if owed == 0 else None)
             received = self.paid(u, vault.functions.exit(), error)
             assert received == (owed if error is None else 0)
+            if error is None:  # nothing is left to take
+                assert vault.functions.owedTo(u).call() == 0
 
-        @rule(u=st.sampled_from(users))
-        def claim(self, u: str) -> None:
+        @rule(u=st.sampled_from(users), wait=st.booleans())
+        def claim(self, u: str, wait: bool) -> None:
+            self.maybe_wait(wait)
             pending = vault.functions.pendingRewards(u).call()
             error = self.user_error(u) or ("ZeroAmount" if pending == 0 else None)
             assert self.paid(u, vault.functions.claimRewards(), error) == (
                 pending if error is None else 0
             )
+            if error is None:  # a claim cannot be repeated
+                assert vault.functions.pendingRewards(u).call() == 0
 
         # -------------------------------------------------------------- operator and admin rules
 
@@ -152,8 +182,10 @@ def make_machine(s: System, s3: Contract) -> type[RuleBasedStateMachine]:
         def strategy_earns(self, i: int, amount: int) -> None:
             self.expect(s.admin, token.functions.mint(pool[i].address, amount), None)
 
-        @rule(i=st.integers(0, 2))
-        def harvest(self, i: int) -> None:
+        @rule(i=st.integers(0, 2), earned=st.one_of(st.just(0), amounts))
+        def harvest(self, i: int, earned: int) -> None:
+            if earned:  # the strategy made money since the last harvest
+                self.expect(s.admin, token.functions.mint(pool[i].address, earned), None)
             self.expect(
                 s.operator, vault.functions.harvest(pool[i].address), self.operator_error(pool[i])
             )
@@ -193,18 +225,19 @@ def make_machine(s: System, s3: Contract) -> type[RuleBasedStateMachine]:
             self.paused = not self.paused
 
         @precondition(lambda self: not self.shutdown)
-        @rule(gate=st.integers(0, 1))
+        @rule(gate=st.integers(0, 2))
         def emergency_shutdown(self, gate: int) -> None:
             if gate == 0:  # rarer than the other rules: most sequences should run "open"
                 self.expect(s.admin, vault.functions.activateEmergencyShutdown(), None)
                 self.shutdown = True
                 self.active.clear()  # mock strategies always pay back
 
-        @rule()
-        def time_travel(self) -> None:
-            _bump("steps")
-            chain.increase_time(61)
-            self.acted.clear()
+        def maybe_wait(self, wait: bool) -> None:
+            """Half of the user actions come after the cooldown; the others may hit it."""
+            if wait:
+                _bump("time_travels")
+                chain.increase_time(61)
+                self.acted.clear()
 
         # -------------------------------------------------------------- invariants
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,9 @@ def _safe_exec_data(node: Anvil, safe: str, to: str, data: str, signers: list[in
     signatures = b""
     for index in sorted(signers, key=lambda i: int(dev_address(i), 16)):
         signed = Account.unsafe_sign_hash(bytes.fromhex(tx_hash[2:]), dev_key(index))
-        signatures += signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big") + bytes([signed.v])
+        signatures += (
+            signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big") + bytes([signed.v])
+        )
     return encode_call(
         "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)",
         [*fields, signatures],
@@ -86,8 +89,15 @@ def _safe_exec_data(node: Anvil, safe: str, to: str, data: str, signers: list[in
 
 
 def _send(node: Anvil, sender: str, to: str, data: str) -> dict[str, Any]:
-    tx_hash = node.call("eth_sendTransaction", {"from": sender, "to": to, "data": data, "gas": hex(500_000)})
-    return dict(node.call("eth_getTransactionReceipt", tx_hash))
+    tx_hash = node.call(
+        "eth_sendTransaction", {"from": sender, "to": to, "data": data, "gas": hex(500_000)}
+    )
+    for _ in range(200):  # automine includes it at once; the receipt may lag a moment
+        receipt = node.call("eth_getTransactionReceipt", tx_hash)
+        if receipt is not None:
+            return dict(receipt)
+        time.sleep(0.02)
+    raise AssertionError(f"{tx_hash} was not mined")
 
 
 def test_handover_to_a_2_of_3_safe_leaves_the_deployer_no_role(
@@ -107,7 +117,11 @@ def test_handover_to_a_2_of_3_safe_leaves_the_deployer_no_role(
             assert not _has_role(node, contracts[name], role, DEPLOYER), (name, role)
         for role in ("DEFAULT_ADMIN_ROLE", "ADMIN_ROLE"):
             assert _has_role(node, contracts[name], role, safe)
-    graph = {(g["contract"], role): holders for g in report["roles"] for role, holders in g["roles"].items()}
+    graph = {
+        (g["contract"], role): holders
+        for g in report["roles"]
+        for role, holders in g["roles"].items()
+    }
     assert graph[("SpaceFlightNFT", "ADMIN_ROLE")] == [safe]
     assert all(DEPLOYER not in holders for holders in graph.values())
     assert_one_instance_each(project, {"ethereum": node}, DEPLOYER)

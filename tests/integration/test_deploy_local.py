@@ -121,8 +121,12 @@ def test_lost_journal_is_rebuilt_from_the_chains_and_nothing_is_redeployed(
     after = journal(project)
     for name in CHAIN_IDS:
         old, new = before["chains"][name], after["chains"][name]
-        assert [t["tx_hash"] for t in new["transactions"]] == [t["tx_hash"] for t in old["transactions"]]
-        assert [t["intent"] for t in new["transactions"]] == [t["intent"] for t in old["transactions"]]
+        assert [t["tx_hash"] for t in new["transactions"]] == [
+            t["tx_hash"] for t in old["transactions"]
+        ]
+        assert [t["intent"] for t in new["transactions"]] == [
+            t["intent"] for t in old["transactions"]
+        ]
         assert {k: v["address"] for k, v in new["contracts"].items()} == {
             k: v["address"] for k, v in old["contracts"].items()
         }
@@ -145,3 +149,22 @@ def test_devnet_up_is_idempotent_and_status_reports_every_node(
     assert [n["pid"] for n in second["nodes"]] == [n["pid"] for n in first["nodes"]]
     assert all(n["running"] and n["managed"] for n in second["nodes"])
     assert {n["chain_id"] for n in second["nodes"]} == set(CHAIN_IDS.values())
+
+
+def test_a_wiped_devnet_is_detected_its_journal_archived_and_the_chains_redeployed(
+    project: Path, clean_env: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    assert cli(project, "devnet", "down", "--wipe").exit_code == 0
+    offline = cli(project, "deploy", "status", "-o", "json")
+    assert offline.exit_code == 0, offline.output  # the journal is still shown
+    assert all(chain["error"] for chain in json.loads(offline.stdout)["chains"])
+
+    result = cli(project, "deploy", "contracts", "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sent"] == 15
+    archived = list((project / "deployments").glob("local.*.reset.json"))
+    assert len(archived) == 1
+    assert set(json.loads(archived[0].read_text())["chains"]) == set(CHAIN_IDS)
+    assert _nonces(project) == dict.fromkeys(CHAIN_IDS, 5)

@@ -204,11 +204,11 @@ def shared_template() -> Path:
     return _TEMPLATE[0]
 
 
-def cli(project: Path, *args: str, env: str = "local", **kwargs: Any) -> Any:
+def cli(project: Path, *args: str, environment: str = "local", **kwargs: Any) -> Any:
     """Invoke sphinxctl in-process against a test project (typer's CliRunner)."""
     from typer.testing import CliRunner
 
     from sphinxctl.cli.app import app
 
-    command = ["--config-dir", str(project / "environments"), "-e", env, *args]
+    command = ["--config-dir", str(project / "environments"), "-e", environment, *args]
     return CliRunner().invoke(app, command, **kwargs)

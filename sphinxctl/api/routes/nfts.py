@@ -167,7 +167,7 @@ def mint(
         kind="mint",
         params={"recipient": body.recipient, "phi_score": body.phi_score},
         perform=lambda on_sent: services.gateway.transact(
-            chain, NFT, "mintTo", body.recipient, body.phi_score, on_sent=on_sent
+            chain, NFT, "mintTo", body.recipient, body.phi_score, on_sent=on_sent, as_minter=True
         ),
     )
     _raise_if_failed(chain, outcome)

@@ -39,7 +39,7 @@ def testnet_deployed_first(ctx: CheckContext) -> Outcome:
     if problems:
         return failed(
             "; ".join(problems),
-            "finish testnet: `sphinxctl -e testnet deploy verify` and `deploy handover`",
+            "finish testnet: `sphinxctl -e testnet deploy verify` and `deploy handover --to-safe`",
         )
     return passed(f"testnet record complete on {len(record.chains)} chain(s)")
 

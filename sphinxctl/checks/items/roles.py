@@ -42,7 +42,9 @@ HOLDER_ROLES = {
     "OPERATOR_ROLE": ("SphinxYieldAggregator", "operators"),
     "MINTER_ROLE": ("SpaceFlightNFT", "minters"),
 }
-HANDOVER_HINT = "run `sphinxctl -e {env} deploy handover` (resumable), then rerun the check"
+HANDOVER_HINT = (
+    "run `sphinxctl -e {env} deploy handover --to-safe` (resumable), then rerun the check"
+)
 
 
 def role_contracts() -> tuple[str, ...]:
