@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 NFT = "SpaceFlightNFT"
 VAULT = "SphinxYieldAggregator"
 PAUSABLE = (NFT, VAULT)
+READ_PARALLELISM = 8
 _TIERS = ("common", "uncommon", "rare", "epic", "legendary")
 
 ClientFactory = Callable[["ChainSettings", int], "ChainClient"]
@@ -222,21 +224,26 @@ class ChainGateway:
         )
 
     def phi_scores(self, chain: str, token_ids: list[int]) -> dict[int, int | None]:
-        """Phi score per token id; None for tokens that do not exist."""
-        scores: dict[int, int | None] = {}
-        for token_id in token_ids:
+        """Phi score per token id; None for tokens that do not exist (reads run in parallel)."""
+
+        def score(token_id: int) -> int | None:
             try:
-                scores[token_id] = int(self.call(chain, NFT, "phiScore", token_id))
+                return int(self.call(chain, NFT, "phiScore", token_id))
             except ApiProblem as exc:
                 if exc.reference != "token-not-found":
                     raise
-                scores[token_id] = None
-        return scores
+                return None
+
+        if len(token_ids) <= 1:
+            return {token_id: score(token_id) for token_id in token_ids}
+        with ThreadPoolExecutor(max_workers=min(READ_PARALLELISM, len(token_ids))) as pool:
+            return dict(zip(token_ids, pool.map(score, token_ids), strict=True))
 
     def all_scores(self, chain: str) -> dict[int, int]:
         """Every minted token's phi score (token ids run 1..totalMinted)."""
         total = int(self.call(chain, NFT, "totalMinted"))
-        return {i: int(self.call(chain, NFT, "phiScore", i)) for i in range(1, total + 1)}
+        scores = self.phi_scores(chain, list(range(1, total + 1)))
+        return {token_id: score for token_id, score in scores.items() if score is not None}
 
     def rarity_root(self, chain: str) -> bytes:
         return bytes(self.call(chain, NFT, "rarityRoot"))

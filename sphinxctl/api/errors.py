@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sphinxctl.errors import (
     AuthError,
     ChainError,
+    CompileError,
     ConfigError,
     PreflightError,
     SphinxError,
@@ -60,8 +61,8 @@ def status_for(exc: SphinxError) -> int:
         return 503
     if isinstance(exc, TransactionError | PreflightError):
         return 409  # the chain refused the action in its current state
-    if isinstance(exc, ChainError):
-        return 503  # an RPC endpoint is unreachable or misbehaving
+    if isinstance(exc, ChainError | CompileError):
+        return 503  # an RPC endpoint is unreachable, or the contracts are not compiled here
     if isinstance(exc, UsageError):
         return 400
     if isinstance(exc, ConfigError):

@@ -32,6 +32,7 @@ UNMATCHED_ROUTE = "<unmatched>"
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+_FRAMEWORK_PATHS = _DOCS_PATHS | {"/openapi.json"}
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 _DOCS_CSP = (
     b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
@@ -56,7 +57,9 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     if not isinstance(path, str):
-        return UNMATCHED_ROUTE
+        # FastAPI's own pages (/docs, /openapi.json) are fixed paths outside the router.
+        raw = scope.get("path")
+        return raw if raw in _FRAMEWORK_PATHS else UNMATCHED_ROUTE
     return _CONVERTOR.sub(r"{\1}", path) if ":" in path else path
 
 

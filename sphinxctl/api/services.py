@@ -53,8 +53,10 @@ class ActiveUsers:
             metrics.ACTIVE_USERS.set(len(self._seen))
 
     def count(self, now: float | None = None) -> int:
+        """Subjects seen within the window (also refreshes the gauge, so it decays when idle)."""
         with self._lock:
             self._prune(time.monotonic() if now is None else now)
+            metrics.ACTIVE_USERS.set(len(self._seen))
             return len(self._seen)
 
     def _prune(self, now: float) -> None:

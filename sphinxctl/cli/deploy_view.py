@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.console import Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from sphinxctl.errors import ConfirmationRequired
@@ -190,8 +190,9 @@ class DeployProgress:
     def _bar(self, chain: str, total: int) -> Any:
         if self._progress is None:
             self._progress = Progress(
-                SpinnerColumn(), TextColumn("{task.fields[chain]:<10}"), BarColumn(),
-                MofNCompleteColumn(), TextColumn("{task.description}"),
+                SpinnerColumn(), TextColumn("{task.fields[chain]:<10}"), BarColumn(bar_width=24),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}", table_column=Column(no_wrap=True, ratio=1)),
                 console=self.err, transient=False,
             )  # fmt: skip
             self._progress.start()
@@ -208,29 +209,32 @@ class DeployProgress:
             if self.show_preview and event.preview is not None:
                 self.err.print(preview_table(event.preview))
             return
-        if event.kind == "info" or not self.live or event.chain is None:
-            if event.kind in (
-                "info",
-                "tx-mined",
-                "tx-replaced",
-                "tx-rebroadcast",
-                "step-skipped",
-                "chain-done",
-                "chain-failed",
-                "verify",
-            ):
+        bar_event = self.live and event.chain is not None and event.kind not in ("info", "verify")
+        if not bar_event:
+            if event.kind in LINE_EVENTS:
                 prefix = f"[{event.chain}] " if event.chain else ""
+                suffix = f" ({event.tx_hash})" if event.tx_hash and event.kind in HASHED else ""
                 style = {"chain-failed": "red", "tx-replaced": "yellow"}.get(event.kind, "dim")
-                self.err.print(Text(prefix + event.message, style=style))
+                self.err.print(Text(prefix + event.message + suffix, style=style))
             return
+        assert event.chain is not None
         task = self._bar(event.chain, event.total or 0)
         assert self._progress is not None
         message = event.message
         if event.kind == "chain-done":
-            message = "[green]done[/green]"
+            message = f"[green]{event.message}[/green]"
         elif event.kind == "chain-failed":
             message = f"[red]{event.message}[/red]"
+        elif event.kind in ("tx-replaced", "tx-rebroadcast"):
+            self._progress.console.print(Text(f"[{event.chain}] {event.message}", style="yellow"))
         self._progress.update(task, completed=event.done or 0, description=message)
+
+
+LINE_EVENTS = frozenset(
+    {"info", "tx-mined", "tx-replaced", "tx-rebroadcast", "step-skipped", "chain-done",
+     "chain-failed", "verify"}
+)  # fmt: skip
+HASHED = frozenset({"tx-mined", "tx-replaced"})
 
 
 def _contracts_table(*extra: str) -> Table:

@@ -69,6 +69,7 @@ class ChainRunner(ChainTransactions):
         return self.outcome
 
     def _step(self, step: PlanStep) -> None:
+        self._check_stop()
         view = self.view()
         if step.kind == "check":
             gate = self.run.gates.get(step.intent)
@@ -94,6 +95,11 @@ class ChainRunner(ChainTransactions):
         if jc is None or not jc.transactions:
             return chain_next
         expected = jc.next_nonce()
+        for _ in range(10):  # a load-balanced RPC may lag one block behind the last receipt
+            if chain_next >= expected:
+                break
+            time.sleep(0.3)
+            chain_next = self.client.nonce(self.deployer, "pending")
         if chain_next != expected:
             raise ChainError(
                 f"{self.chain.name}: the deployer's next nonce on chain is {chain_next}, the "
@@ -168,7 +174,7 @@ class ChainRunner(ChainTransactions):
         self._done += 1
         self._emit(
             "tx-mined",
-            f"{step.description}: mined in block {record.block_number} ({record.tx_hash})",
+            f"{step.description}: mined in block {record.block_number}",
             record.tx_hash,
         )
 
@@ -221,10 +227,19 @@ class ChainRunner(ChainTransactions):
 
 
 def run_chains(runs: list[ChainRun]) -> dict[str, ChainOutcome]:
-    """Run every chain in its own thread; re-raise an unexpected (non-Sphinx) exception."""
+    """Run every chain in its own thread; re-raise an unexpected (non-Sphinx) exception.
+    Ctrl-C stops every chain at its next step or receipt poll, then propagates."""
     runners = [ChainRunner(run) for run in runs]
-    with ThreadPoolExecutor(max_workers=max(1, len(runners))) as pool:
-        outcomes = list(pool.map(lambda runner: runner.execute(), runners))
+    pool = ThreadPoolExecutor(max_workers=max(1, len(runners)))
+    futures = [pool.submit(runner.execute) for runner in runners]
+    try:
+        outcomes = [future.result() for future in futures]
+    except KeyboardInterrupt:
+        for run in runs:
+            run.stop.set()
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)
     for runner in runners:
         if runner.unexpected is not None:
             raise runner.unexpected

@@ -5,6 +5,7 @@ created contracts and the Safe in the journal."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from sphinxctl.deploy.journal import (
 )
 from sphinxctl.deploy.models import ChainOutcome, ChainPlan, DeployEvent
 from sphinxctl.deploy.steps import ChainView
-from sphinxctl.errors import ChainError, PreflightError, TransactionError
+from sphinxctl.errors import Aborted, ChainError, PreflightError, TransactionError
 from sphinxctl.settings import ChainSettings
 from sphinxctl.solidity.artifacts import Artifact
 
@@ -56,6 +57,7 @@ class ChainRun:
     genesis_hash: str | None = None
     safe_owners: list[str] = field(default_factory=list)
     safe_threshold: int | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 class ChainTransactions:
@@ -102,6 +104,16 @@ class ChainTransactions:
         """Longest pause between receipt polls: 1 s (a fraction of any block time), shorter
         when the stuck timeout is short."""
         return min(1.0, max(0.1, self.chain.stuck_timeout_seconds / 5))
+
+    def _check_stop(self) -> None:
+        """Stop between steps (or while waiting) once the operator pressed Ctrl-C."""
+        if self.run.stop.is_set():
+            raise Aborted(
+                f"{self.chain.name}: interrupted; the journal is consistent",
+                hint="rerun the same command to resume: pending transactions are awaited or "
+                "re-broadcast, nothing is sent twice",
+                reference="interrupted",
+            )
 
     def _fees(self) -> FeeQuote:
         fees = quote_fees(self.client)
@@ -154,6 +166,7 @@ class ChainTransactions:
             receipt = self._find_receipt(record)
             if receipt is not None:
                 return receipt
+            self._check_stop()
             waited = time.monotonic() - last_send
             if waited >= self.chain.stuck_timeout_seconds:
                 if self.client.nonce(self.deployer, "latest") > record.nonce:

@@ -231,12 +231,16 @@ class ServeProcess:
         self.port = free_port()
         self.config_dir = config_dir
         self.args = args
-        self.env = {**os.environ, **(env or {})}
+        self.env = dict(os.environ) if env is None else env
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = config_dir.parent / f"serve-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ServeProcess:
+        return self.start().wait()
+
+    def start(self) -> ServeProcess:
+        """Spawn the process (returns at once; `wait` for it to answer)."""
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(
                 [
@@ -258,6 +262,11 @@ class ServeProcess:
                 env=self.env,
                 cwd=self.config_dir.parent,
             )
+        return self
+
+    def wait(self) -> ServeProcess:
+        """Until /health answers 200 (RuntimeError with the log if it exits or hangs)."""
+        assert self.process is not None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from sphinxctl import metrics
 from tests.api.conftest import memory_app
@@ -336,3 +337,29 @@ def test_access_log_is_json_and_never_contains_tokens(
     assert access[0]["status"] == 200 and access[0]["duration_ms"] > 0
     assert access[1]["query"] == "token=********&x=1"
     assert access[2]["status"] == 401
+
+
+def test_redis_down_fails_closed_for_tokens_and_readiness_names_it(
+    project: tuple[Path, Any], tokens: dict[str, str]
+) -> None:
+    from sphinxctl.api import create_app
+    from tests.support.redis_server import RedisServer
+
+    root, settings = project
+    with RedisServer() as redis:
+        settings.redis.url = SecretStr(redis.url)
+        with TestClient(create_app(settings, root, poll_interval=3600)) as client:
+            assert (
+                client.get("/api/v1/auth/whoami", headers=auth(tokens["viewer"])).status_code == 200
+            )
+            redis.kill()
+            refused = client.get("/api/v1/auth/whoami", headers=auth(tokens["viewer"]))
+            assert refused.status_code == 503
+            assert refused.json()["details"]["reason"] == "revocation-unavailable"
+            assert "redis" in client.get("/health/ready").json()["failed"]
+            assert client.get("/health").status_code == 200
+            assert sample("sphinxos_rate_limit_fallback_active") == 1.0
+            redis.start()
+            assert (
+                client.get("/api/v1/auth/whoami", headers=auth(tokens["viewer"])).status_code == 200
+            )

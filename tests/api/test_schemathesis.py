@@ -73,8 +73,33 @@ def test_the_fuzzed_document_is_the_one_the_api_serves(live_api: LiveServer) -> 
     assert httpx.get(f"{live_api.url}/openapi.json").json() == OPENAPI
 
 
+@pytest.fixture(scope="module")
+def seeded(devnet: DevnetProject, live_api: LiveServer, tokens: dict[str, str]) -> Iterator[None]:
+    """Tokens 1-3 on both chains and a published snapshot on ethereum, so generated requests
+    also reach the success paths of reads and proofs; all reverted after the module."""
+    api = httpx.Client(base_url=live_api.url, timeout=60)
+    with devnet.snapshot():
+        for chain in ("ethereum", "polygon"):
+            for score in (300, 650, 990):
+                body = {
+                    "recipient": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                    "phi_score": score,
+                }
+                minted = api.post(
+                    f"/api/v1/nfts/{chain}/mint", headers=auth(tokens["minter"]), json=body
+                )
+                assert minted.status_code == 200, minted.text
+        published = api.post(
+            "/api/v1/nfts/ethereum/rarity-snapshot",
+            params={"publish": "true"},
+            headers=auth(tokens["operator"]),
+        )
+        assert published.status_code == 200, published.text
+        yield
+
+
 @pytest.fixture
-def reverted(devnet: DevnetProject) -> Iterator[None]:
+def reverted(devnet: DevnetProject, seeded: None) -> Iterator[None]:
     with devnet.snapshot():
         yield
 

@@ -5,6 +5,7 @@ loses nothing (an action refused for lack of a database was not performed)."""
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -32,11 +33,13 @@ def test_a_snapshot_published_through_one_replica_is_served_by_another(
         store.migrate()
     config_dir = devnet.variant(database={"url": url})
     env = clean_environ()
-    with (
-        devnet.snapshot(),
-        ServeProcess(config_dir, env=env) as one,
-        ServeProcess(config_dir, env=env) as two,
-    ):
+    one, two = ServeProcess(config_dir, env=env), ServeProcess(config_dir, env=env)
+    with devnet.snapshot(), ExitStack() as stack:
+        for server in (one, two):  # both start at once, then both must answer
+            stack.callback(server.__exit__)
+            server.start()
+        one.wait()
+        two.wait()
         first = httpx.Client(base_url=one.url, timeout=60)
         second = httpx.Client(base_url=two.url, timeout=60)
         for score in (310, 870, 555, 990):
@@ -92,6 +95,10 @@ def test_database_down_answers_503_and_nothing_is_performed_unrecorded(
             api = httpx.Client(base_url=server.url, timeout=60)
             mint = {"recipient": ALICE, "phi_score": 640}
             assert api.get("/health/ready").status_code == 200
+            first = api.post(
+                "/api/v1/nfts/ethereum/mint", headers=auth(tokens["minter"]), json=mint
+            )
+            assert first.json()["token_id"] == 1
             pg.stop()
 
             assert api.get("/health").status_code == 200
@@ -108,30 +115,38 @@ def test_database_down_answers_503_and_nothing_is_performed_unrecorded(
             assert body["error"] == "store-unavailable"
             assert "database unavailable" in body["message"] and body["hint"]
             assert refused.headers["retry-after"]
-            assert url.split("@")[0].split(":")[-1] not in refused.text  # no password
+            assert pg.password not in refused.text
             snapshot = api.post(
-                "/api/v1/nfts/ethereum/rarity-snapshot", headers=auth(tokens["operator"])
+                "/api/v1/nfts/ethereum/rarity-snapshot",
+                params={"publish": "true"},
+                headers=auth(tokens["operator"]),
             )
-            assert snapshot.status_code in (409, 503)  # nothing minted here, or no database
-            # The chain never saw the refused mint.
-            total = devnet.rpc(
-                "ethereum", "eth_call", {"to": _nft(devnet), "data": "0xa2309ff8"}, "latest"
-            )  # totalMinted()
-            assert int(total, 16) == 0
+            assert snapshot.status_code == 503
+            assert snapshot.json()["error"] == "store-unavailable"
+            # The chain never saw the refused actions.
+            assert nft_view(devnet, "0xa2309ff8") == 1  # totalMinted()
+            assert nft_view(devnet, "0x4b2f6138") == 0  # rarityRoot(): nothing published
+            proof = api.get("/api/v1/nfts/ethereum/1/rarity-proof", headers=auth(tokens["viewer"]))
+            assert proof.status_code == 404  # no root on chain: answered without the database
             # Reads that need only the chain keep working.
-            assert (
-                api.get("/api/v1/vault/ethereum", headers=auth(tokens["viewer"])).status_code == 200
-            )
+            vault = api.get("/api/v1/vault/ethereum", headers=auth(tokens["viewer"]))
+            assert vault.status_code == 200
 
             pg.start()
             assert api.get("/health/ready").status_code == 200
             ok = api.post("/api/v1/nfts/ethereum/mint", headers=auth(tokens["minter"]), json=mint)
             assert ok.status_code == 200, ok.text
-            assert ok.json()["token_id"] == 1
+            assert ok.json()["token_id"] == 2
         with Store.from_url(url) as store:
-            mints = [(e.action, e.result) for e in store.list_audit(limit=100)]
-            assert mints == [("nft.mint", "requested"), ("nft.mint", "confirmed")]
+            recorded = [(e.action, e.result) for e in store.list_audit(limit=100)]
+            assert recorded == [("nft.mint", "requested"), ("nft.mint", "confirmed")] * 2
             assert store.verify_audit().ok
+            assert len(store.list_transactions(chain="ethereum")) == 2
+
+
+def nft_view(devnet: DevnetProject, selector: str) -> int:
+    raw = devnet.rpc("ethereum", "eth_call", {"to": _nft(devnet), "data": selector}, "latest")
+    return int(raw, 16)
 
 
 def _nft(devnet: DevnetProject) -> str:

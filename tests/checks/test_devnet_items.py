@@ -346,8 +346,23 @@ def test_deployer_short_of_funds_fails_only_dep_005(devnet: CheckedDevnet, tmp_p
         assert "planned" in by_id(before)["DEP-005"].reason
         fresh["polygon"].call("anvil_setBalance", DEPLOYER, hex(10**12))
         after = run_in(project)
+        assert_only_failure(before, after, "DEP-005")
+        assert "polygon: balance 0.000001 POL < planned" in by_id(after)["DEP-005"].reason
+
+        # Deployed but not yet handed over: the handover is what is left to pay for, and the
+        # deployer still holding its roles is exactly what KEY-003 reports.
+        from sphinxctl.deploy.deployment import DeployRequest, deploy_contracts
+        from sphinxctl.settings import load_settings
+
+        fresh["polygon"].call("anvil_setBalance", DEPLOYER, hex(10**22))
+        settings = load_settings("local", project / "environments").settings
+        deploy_contracts(settings, DeployRequest(project_root=project), confirm=lambda _p: True)
+        deployed = by_id(run_in(project))
+        assert deployed["DEP-001"].status == Status.PASS
+        assert deployed["DEP-005"].status == Status.PASS, deployed["DEP-005"].reason
+        assert " 0.000000 ETH planned" not in deployed["DEP-005"].reason
+        assert deployed["KEY-003"].status == Status.FAIL
+        assert "the deployer holds ADMIN_ROLE, DEFAULT_ADMIN_ROLE" in deployed["KEY-003"].reason
     finally:
         for node in fresh.values():
             node.stop()
-    assert_only_failure(before, after, "DEP-005")
-    assert "polygon: balance 0.000001 POL < planned" in by_id(after)["DEP-005"].reason

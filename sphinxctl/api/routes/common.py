@@ -30,7 +30,9 @@ ChainName = Annotated[
         pattern=r"^[a-z][a-z0-9_-]{0,31}$",
     ),
 ]
-TokenIdPath = Annotated[int, Path(ge=0, le=2**256 - 1, description="Token id (ids start at 1)")]
+TokenIdPath = Annotated[
+    int, Path(ge=0, le=2**256 - 1, description="Token id (ids start at 1)", examples=[1])
+]
 
 
 def protected(permission: Permission, *extra: dict[int | str, Any]) -> dict[str, Any]:

@@ -131,5 +131,6 @@ def get_metrics(request: Request) -> Response:
     """Prometheus text format (version 0.0.4)."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+    request.app.state.services.activity.count()  # let sphinxos_active_users decay when idle
     view: ScrapeView = request.app.state.scrape_view
     return Response(generate_latest(view), media_type=CONTENT_TYPE_LATEST)  # type: ignore[arg-type]

@@ -35,7 +35,14 @@ _IDS = TypeAdapter(TokenIdList)
 class MintRequest(BaseModel):
     """Mint one token to `recipient` with `phi_score` (MINTER_ROLE mint, no payment)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"recipient": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "phi_score": 777}
+            ]
+        },
+    )
 
     recipient: Annotated[
         ChecksumAddress,
@@ -64,6 +71,7 @@ def rank_tokens(
         str,
         Query(
             description="Comma-separated token ids, at most 100",
+            examples=["1,2,3"],
             pattern=r"^[0-9]{1,20}(,[0-9]{1,20}){0,99}$",
         ),
     ],
