@@ -119,6 +119,7 @@ def _error_response(status: int, description: str) -> dict[str, Any]:
 
 
 # OpenAPI `responses` entries shared by the routes.
+BAD_REQUEST: dict[int | str, Any] = {400: _error_response(400, "The body is not readable JSON")}
 UNAUTHORIZED: dict[int | str, Any] = {
     401: _error_response(401, "Missing, malformed, expired or revoked bearer token")
 }

@@ -291,6 +291,21 @@ def _stop(pid: int, port: int, grace: float) -> None:
             os.kill(pid, signal.SIGKILL)
         while _alive_anvil(pid, port):
             time.sleep(0.05)
+    _reap(pid, grace)
+
+
+def _reap(pid: int, timeout: float) -> None:
+    """Collect the exit status when the node is our own child (started in this process), so it
+    does not linger as a zombie; a node started by another process is reaped by init."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done or time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
 
 
 def devnet_down(

@@ -105,9 +105,9 @@ def reverted(devnet: DevnetProject, seeded: None) -> Iterator[None]:
 
 
 FUZZ = settings(
-    max_examples=15,
+    max_examples=60,
     deadline=None,
-    derandomize=True,
+    derandomize=False,
     suppress_health_check=list(HealthCheck),
 )
 

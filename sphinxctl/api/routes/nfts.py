@@ -13,7 +13,7 @@ from sphinxctl.api.abi import event_topic
 from sphinxctl.api.actions import run_audited
 from sphinxctl.api.chain import NFT, TxOutcome, tier_name
 from sphinxctl.api.dependencies import get_services, require
-from sphinxctl.api.errors import CONFLICT, TOO_LARGE, ApiProblem
+from sphinxctl.api.errors import BAD_REQUEST, CONFLICT, TOO_LARGE, ApiProblem
 from sphinxctl.api.routes.common import ChainName, TokenIdPath, api_router, protected
 from sphinxctl.api.schemas import (
     ADDRESS_PATTERN,
@@ -151,6 +151,7 @@ def rarity_proof(
     summary="Mint a token",
     **protected(
         Permission.nfts_mint,
+        BAD_REQUEST,
         CONFLICT,
         TOO_LARGE,
         {202: {"model": MintResponse, "description": "Sent; not yet mined"}},
