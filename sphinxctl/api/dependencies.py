@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sphinxctl import metrics
@@ -152,3 +153,40 @@ async def rate_limit(request: Request, response: Response) -> None:
         hint=f"retry after {headers['Retry-After']} s" if retry is not None else None,
         headers=headers,
     )
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """Allow-list query parameters: any the operation does not document is a 422."""
+    if not request.query_params:
+        return
+    declared = _declared_queries(request.app)
+    allowed = declared.get((request.method, route_template(request.scope)), frozenset())
+    unknown = [name for name in request.query_params if name not in allowed]
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": "Unknown query parameter",
+                    "input": name,
+                }
+                for name in unknown[:10]
+            ]
+        )
+
+
+def _declared_queries(app: Any) -> dict[tuple[str, str], frozenset[str]]:
+    """(METHOD, path template) -> the query parameters its OpenAPI operation declares."""
+    cached = getattr(app.state, "declared_queries", None)
+    if cached is None:
+        cached = {}
+        for path, operations in app.openapi().get("paths", {}).items():
+            for method, operation in operations.items():
+                names = {
+                    p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"
+                }
+                cached[(method.upper(), path)] = frozenset(names)
+        app.state.declared_queries = cached
+    result: dict[tuple[str, str], frozenset[str]] = cached
+    return result

@@ -105,7 +105,7 @@ def reverted(devnet: DevnetProject, seeded: None) -> Iterator[None]:
 
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     derandomize=False,
     suppress_health_check=list(HealthCheck),

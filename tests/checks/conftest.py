@@ -1,9 +1,10 @@
 """Fixtures of the checklist tests: a private project tree and a way to run the checklist on it.
 
 A `project` is a temporary project root: environments/ copied (so tests may edit it), an empty
-deployments/, and the repository's contracts/, alert_rules/, manifests/, build/ linked in
-read-only. RPC URLs, Redis and the API point at closed loopback ports unless a test says
-otherwise: no test traffic leaves the machine.
+deployments/, the repository's alert_rules/, manifests/, node_modules/ linked in read-only, and
+contracts/ and build/ linked to a snapshot taken once per session (so a compile or Slither run
+elsewhere on the machine cannot change them under a test). RPC URLs, Redis and the API point
+at closed loopback ports unless a test says otherwise: no test traffic leaves the machine.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sphinxctl.errors import ConfigError
 from sphinxctl.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-LINKED = ("contracts", "alert_rules", "manifests", "node_modules", "docs")
+LINKED = ("alert_rules", "manifests", "node_modules", "docs")
 
 
 def closed_port() -> int:
@@ -59,21 +60,32 @@ def rule_tests_run_once_per_content() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def compiled_build() -> Path:
-    """The repository's build/ with current artifacts (compiles only when sources changed)."""
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """contracts/ and build/ (current artifacts; the Slither report when there is one), copied
+    once per session from the repository (compiling first when the sources changed)."""
     from sphinxctl.solidity.compiler import compile_contracts
 
     compile_contracts(ROOT)
-    return ROOT / "build"
+    target = tmp_path_factory.mktemp("snapshot")
+    shutil.copytree(ROOT / "contracts", target / "contracts")
+    for part in ("artifacts", "solc-shim", "slither"):
+        if (ROOT / "build" / part).is_dir():
+            shutil.copytree(ROOT / "build" / part, target / "build" / part, symlinks=True)
+    return target
 
 
-def make_project(target: Path, build: Path | None) -> Path:
+def make_project(target: Path, snapshot: Path | None) -> Path:
+    """A project root at `target`; contracts/ and build/ linked from `snapshot` (a directory
+    holding both), else contracts/ from the repository and no build."""
     target.mkdir(parents=True)
     for name in LINKED:
         if (ROOT / name).exists():
             (target / name).symlink_to(ROOT / name)
-    if build is not None:
-        (target / "build").symlink_to(build)
+    if snapshot is not None:
+        (target / "contracts").symlink_to(snapshot / "contracts")
+        (target / "build").symlink_to(snapshot / "build")
+    else:
+        (target / "contracts").symlink_to(ROOT / "contracts")
     shutil.copy(ROOT / "CHECKLIST.md", target / "CHECKLIST.md")
     shutil.copytree(ROOT / "environments", target / "environments")
     (target / "deployments").mkdir()
@@ -93,8 +105,8 @@ def offline(clean_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 @pytest.fixture
-def project(tmp_path: Path, compiled_build: Path, offline: pytest.MonkeyPatch) -> Path:
-    return make_project(tmp_path / "project", compiled_build)
+def project(tmp_path: Path, snapshot: Path, offline: pytest.MonkeyPatch) -> Path:
+    return make_project(tmp_path / "project", snapshot)
 
 
 Runner = Callable[..., ChecklistReport]

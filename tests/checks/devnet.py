@@ -24,45 +24,34 @@ from tests.support.deploy_env import Anvil, rpc
 CHAIN_IDS = {"ethereum": 1, "polygon": 137, "arbitrum": 42161}
 
 
-def copy_build(target: Path) -> None:
-    """build/artifacts (current: the compile is cached) and a current Slither report."""
-    from sphinxctl.solidity.compiler import compile_contracts
-
-    compile_contracts(ROOT)
-    for part in ("artifacts", "solc-shim"):
-        if (ROOT / "build" / part).is_dir():
-            shutil.copytree(ROOT / "build" / part, target / "build" / part, symlinks=True)
-    slither_report(target)
-
-
 def slither_report(project: Path) -> None:
-    """project/build/slither from the repository when it is current, else a real Slither run."""
+    """Keep project/build/slither when it is current for the project's sources, else run
+    Slither for real (a fresh clone has no report yet)."""
     import json
 
     from sphinxctl.solidity.analysis import run_slither, slither_input
 
-    source = ROOT / "build" / "slither"
+    found = project / "build" / "slither"
     try:
-        current = json.loads((source / "input.json").read_text()) == slither_input(ROOT)
-        current = current and (source / "report.json").is_file()
+        current = json.loads((found / "input.json").read_text()) == slither_input(project)
+        current = current and (found / "report.json").is_file()
     except (OSError, ValueError):
         current = False
-    if current:
-        shutil.copytree(source, project / "build" / "slither")
-        return
-    (project / ".venv-tools").symlink_to(ROOT / ".venv-tools")
-    run_slither(project)
+    if not current:
+        (project / ".venv-tools").symlink_to(ROOT / ".venv-tools")
+        run_slither(project)
 
 
 class CheckedDevnet:
     """The deployed project, its nodes and the helpers tests use to break things."""
 
-    def __init__(self, base: Path, redis_url: str) -> None:
+    def __init__(self, base: Path, redis_url: str, snapshot: Path) -> None:
         self.anvils = {name: Anvil(chain_id) for name, chain_id in CHAIN_IDS.items()}
         self.root = make_project(base / "project", None)
-        (self.root / "contracts").unlink()  # a copy: tests edit SLITHER_TRIAGE.md
-        shutil.copytree(ROOT / "contracts", self.root / "contracts")
-        copy_build(self.root)
+        (self.root / "contracts").unlink()  # copies: tests edit SLITHER_TRIAGE.md and build/
+        shutil.copytree(snapshot / "contracts", self.root / "contracts")
+        shutil.copytree(snapshot / "build", self.root / "build", symlinks=True)
+        slither_report(self.root)
         self.config_file = self.root / "environments" / "local.yaml"
         config = yaml.safe_load(self.config_file.read_text())
         for name, node in self.anvils.items():

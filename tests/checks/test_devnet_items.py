@@ -23,12 +23,12 @@ OUTSIDER = dev_address(7)
 
 
 @pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CheckedDevnet]:
+def devnet(tmp_path_factory: pytest.TempPathFactory, snapshot: Path) -> Iterator[CheckedDevnet]:
     patch = pytest.MonkeyPatch()
     for name in list(os.environ):
         if name.startswith(("SPHINXCTL_", "SPHINX_")) or name in ("DATABASE_URL", "REDIS_URL"):
             patch.delenv(name)
-    world = CheckedDevnet(tmp_path_factory.mktemp("checks-devnet"), shared_redis().url)
+    world = CheckedDevnet(tmp_path_factory.mktemp("checks-devnet"), shared_redis().url, snapshot)
     try:
         world.deploy()
         world.serve_api()
@@ -305,7 +305,7 @@ def test_testnet_record_unverified_fails_only_lch_001(
 
     from tests.checks.conftest import make_project
 
-    project = make_project(tmp_path / "mainnet", devnet.root / "build")
+    project = make_project(tmp_path / "mainnet", devnet.root)
     for chain in ("ETHEREUM", "POLYGON", "ARBITRUM"):
         monkeypatch.setenv(
             f"SPHINXCTL_CHAINS__{chain}__RPC_URLS", f'["http://127.0.0.1:{closed_port()}"]'
@@ -337,7 +337,7 @@ def test_deployer_short_of_funds_fails_only_dep_005(devnet: CheckedDevnet, tmp_p
 
     fresh = {name: Anvil(node.chain_id) for name, node in devnet.anvils.items()}
     try:
-        project = make_project(tmp_path / "fresh", devnet.root / "build")
+        project = make_project(tmp_path / "fresh", devnet.root)
         config = devnet.config
         for name, node in fresh.items():
             config["chains"][name].update(devnet_port=node.port, rpc_urls=[node.url])

@@ -12,7 +12,6 @@ import pytest
 
 from sphinxctl.checks import ChecklistReport, Status
 from tests.checks.conftest import (
-    ROOT,
     assert_only_failure,
     by_id,
     closed_port,
@@ -50,7 +49,7 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory, snapshot: Path) -> Iterator[Cluster]:
     patch = pytest.MonkeyPatch()
     for name in list(os.environ):
         if name.startswith(("SPHINXCTL_", "SPHINX_")) or name in ("DATABASE_URL", "REDIS_URL"):
@@ -66,7 +65,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         with KubeApiServer() as server:
             kubeconfig = server.write_kubeconfig(base / "kubeconfig")
             patch.setenv("SPHINXCTL_KUBERNETES__KUBECONFIG", str(kubeconfig))
-            world = Cluster(server, make_project(base / "project", ROOT / "build"), kubeconfig)
+            world = Cluster(server, make_project(base / "project", snapshot), kubeconfig)
             world.up()
             yield world
     finally:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from sphinxctl.api.dependencies import rate_limit
+from sphinxctl.api.dependencies import rate_limit, reject_unknown_query
 from sphinxctl.api.errors import NOT_FOUND, PROTECTED, UNAVAILABLE
 from sphinxctl.auth import Permission
 
@@ -15,12 +15,16 @@ API_PREFIX = "/api/v1"
 
 
 def api_router(prefix: str, tag: str) -> APIRouter:
-    """A router under /api/v1 whose routes are rate-limited.
+    """A router under /api/v1 whose routes are rate-limited and take documented queries only.
 
     The full prefix is part of each route's own path (not added by include_router), so the
     matched route's template, which labels metrics, is the whole URL template.
     """
-    return APIRouter(prefix=API_PREFIX + prefix, tags=[tag], dependencies=[Depends(rate_limit)])
+    return APIRouter(
+        prefix=API_PREFIX + prefix,
+        tags=[tag],
+        dependencies=[Depends(rate_limit), Depends(reject_unknown_query)],
+    )
 
 
 ChainName = Annotated[
