@@ -193,6 +193,11 @@ class DatabaseSettings(StrictModel):
     pool_size: int = Field(default=5, ge=1, le=200)
     max_overflow: int = Field(default=5, ge=0, le=200)
     pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="SQLite serialises writers with a file lock; how long a writer waits for it",
+    )
 
 
 class DevnetSettings(StrictModel):

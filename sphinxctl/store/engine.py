@@ -91,7 +91,7 @@ def build_engine(target: Target, db: DatabaseSettings) -> Engine:
             target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             target.url,
-            connect_args={"timeout": db.pool_timeout_seconds, "check_same_thread": False},
+            connect_args={"timeout": db.sqlite_busy_timeout_seconds, "check_same_thread": False},
             **common,
         )
         _sqlite_locking(engine)

@@ -100,7 +100,9 @@ def test_sqlite_locked_by_another_writer(tmp_path: Path) -> None:
     import sqlite3
 
     path = tmp_path / "locked.db"
-    with Store.from_url(f"sqlite:///{path}", pool_timeout_seconds=0.2) as store:
+    with Store.from_url(
+        f"sqlite:///{path}", pool_timeout_seconds=0.2, sqlite_busy_timeout_seconds=0.2
+    ) as store:
         store.migrate()
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN EXCLUSIVE")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -91,7 +91,11 @@ def rank_tokens(
 def rarity_snapshot(
     request: Request,
     chain: ChainName,
-    publish: Annotated[bool, Query(description="Send setRarityRoot with the new root")] = False,
+    # "true"/"false" exactly (not any of the spellings a bool query accepts), so what the
+    # document allows is exactly what the server accepts.
+    publish: Annotated[
+        Literal["true", "false"], Query(description="Send setRarityRoot with the new root")
+    ] = "false",
     claims: Claims = Depends(require(Permission.rarity_publish)),
 ) -> SnapshotResponse:
     """Ranks every minted token by phi score, builds the Merkle tree the contract verifies
@@ -105,7 +109,7 @@ def rarity_snapshot(
         leaf_count=snapshot.leaf_count,
         published=False,
     )
-    if not publish:
+    if publish != "true":
         return response
     root = bytes.fromhex(snapshot.root[2:])
     outcome = run_audited(
