@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sphinxctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from sphinxctl.api.routes.metrics import ScrapeView
     from sphinxctl.settings import Settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -82,28 +83,29 @@ def serve_forever(
     if options.workers == 1:
         from sphinxctl.api.app import create_app
 
-        if options.metrics_port is not None:
-            _start_metrics_server(options, None)
         app = create_app(settings, project_root)
+        if options.metrics_port is not None:
+            _start_metrics_server(options, app.state.scrape_view)
         uvicorn.Server(uvicorn.Config(app, **uvicorn_config_kwargs(options))).run()
         return
+    from sphinxctl.api.routes.metrics import scrape_registry
+    from sphinxctl.store import Store
+
     multiproc = tempfile.mkdtemp(prefix="sphinx-metrics-")
     environ[MULTIPROC_ENV] = multiproc
+    store = Store.from_settings(settings, project_root)  # transaction metrics come from it
     try:
         if options.metrics_port is not None:
-            _start_metrics_server(options, multiproc)
+            _start_metrics_server(options, scrape_registry(multiproc, store.transaction_stats))
         uvicorn.run(
             worker_factory, factory=True, workers=options.workers, **uvicorn_config_kwargs(options)
         )
     finally:
+        store.close()
         shutil.rmtree(multiproc, ignore_errors=True)
 
 
-def _start_metrics_server(options: ServeOptions, multiproc_dir: str | None) -> None:
+def _start_metrics_server(options: ServeOptions, view: ScrapeView) -> None:
     from prometheus_client import start_http_server
 
-    from sphinxctl.api.routes.metrics import scrape_registry
-
-    start_http_server(
-        options.metrics_port or 0, addr=options.host, registry=scrape_registry(multiproc_dir)
-    )
+    start_http_server(options.metrics_port or 0, addr=options.host, registry=view)  # type: ignore[arg-type]

@@ -45,7 +45,7 @@ def live_api(devnet: DevnetProject) -> Iterator[LiveServer]:
     """The API on the devnet (SQLite store in the project), served over real HTTP."""
     from sphinxctl.api import create_app
 
-    app = create_app(devnet.settings, devnet.root, poll_interval=0.5)
+    app = create_app(devnet.settings, devnet.root, poll_interval=1.0)
     with LiveServer(app) as server:
         yield server
 

@@ -105,9 +105,9 @@ def reverted(devnet: DevnetProject, seeded: None) -> Iterator[None]:
 
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=15,
     deadline=None,
-    derandomize=False,
+    derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
 

@@ -48,6 +48,18 @@ def _counter(text: str, route: str) -> float:
     return total
 
 
+def test_one_worker_serves_metrics_on_its_own_port_too(devnet: DevnetProject) -> None:
+    metrics_port = free_port()
+    config_dir = devnet.variant()
+    with ServeProcess(
+        config_dir, "--metrics-port", str(metrics_port), env=clean_environ()
+    ) as server:
+        assert httpx.get(f"{server.url}/api/v1/contracts").status_code == 401
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    assert _counter(scraped, "/api/v1/contracts") == 1
+    assert "sphinxos_pending_transactions" in scraped
+
+
 def test_two_workers_report_their_requests_together_on_the_metrics_port(
     devnet: DevnetProject, tokens: dict[str, str]
 ) -> None:
