@@ -88,8 +88,8 @@ def _safe_file_name(value: str) -> str:
 
 
 ChecksumAddress = Annotated[str, AfterValidator(_checksum_address)]
-PhiScore = Annotated[int, BeforeValidator(_no_bool), Field(ge=PHI_MIN, le=PHI_MAX)]
-TokenId = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=2**256 - 1)]
+PhiScore = Annotated[int, Field(ge=PHI_MIN, le=PHI_MAX), BeforeValidator(_no_bool)]
+TokenId = Annotated[int, Field(ge=0, le=2**256 - 1), BeforeValidator(_no_bool)]
 TokenIdList = Annotated[
     list[TokenId], BeforeValidator(_split_ids), Field(min_length=1, max_length=MAX_LIST_ITEMS)
 ]

@@ -32,11 +32,12 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def rule_tests_run_once_per_content() -> Iterator[None]:
-    """promtool's rule tests (seconds of CPU) give the same verdict for the same files: each
-    distinct content of alert_rules/ is tested once per session, for real; every other run
-    with that content reuses the verdict. A test that edits the rules gets a fresh run."""
+    """promtool's rule tests (seconds of CPU) give the same verdict for the same files and
+    arguments: each distinct content of alert_rules/ is tested once while tests/checks runs, for
+    real; every other run with that content reuses the verdict. A test that edits the rules gets
+    a fresh run. Package scope: the patch is undone before any other test package runs."""
     import hashlib
 
     import sphinxctl.monitoring as monitoring
@@ -48,6 +49,7 @@ def rule_tests_run_once_per_content() -> Iterator[None]:
         digest = hashlib.sha256()
         for path in [*monitoring.rule_files(root), *monitoring.rule_test_files(root)]:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        digest.update(repr(sorted(kwargs.items())).encode())
         key = digest.hexdigest()
         if key not in verdicts:
             verdicts[key] = real(root, **kwargs)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from sphinxctl.api import rarity
 from sphinxctl.api.abi import event_topic
@@ -24,7 +24,7 @@ from sphinxctl.api.schemas import (
     Token,
 )
 from sphinxctl.auth import Claims, Permission
-from sphinxctl.validation import PHI_MAX, PHI_MIN, ChecksumAddress, PhiScore, TokenIdList
+from sphinxctl.validation import ChecksumAddress, PhiScore, TokenIdList
 
 router = api_router("/nfts", "nfts")
 
@@ -51,11 +51,7 @@ class MintRequest(BaseModel):
             json_schema_extra={"pattern": ADDRESS_PATTERN, "format": "eth-address"},
         ),
     ]
-    # validation.PhiScore validates; its generated JSON schema says `ge`/`le` (a validator
-    # precedes the bounds), so the documented schema is given explicitly.
-    phi_score: Annotated[
-        PhiScore, WithJsonSchema({"type": "integer", "minimum": PHI_MIN, "maximum": PHI_MAX})
-    ]
+    phi_score: PhiScore
 
 
 @router.get(
