@@ -31,6 +31,7 @@ def demo(session: nox.Session) -> None:
     """The main job on the embedded default: a full local deployment, then its status."""
     session.run("sphinxctl", "-e", "local", "devnet", "up")
     session.run("sphinxctl", "-e", "local", "deploy", "contracts", "--yes")
+    session.run("sphinxctl", "-e", "local", "deploy", "verify")
     session.run("sphinxctl", "-e", "local", "deploy", "status")
 
 

@@ -10,7 +10,7 @@ from sphinxctl.cli.context import get_state
 
 # A single command and no callback: typer makes the command itself the `check` entry, so
 # `sphinxctl check mainnet` takes ENV directly.
-app = typer.Typer(help="Run the mainnet readiness checklist.")
+app = typer.Typer(help="Run the mainnet readiness checklist.", add_completion=False)
 
 
 @app.command(name="check")
