@@ -43,12 +43,17 @@ def token(
     ),
     aud: str | None = typer.Option(None, "--aud", help="Audience (default: auth.audience)."),
 ) -> None:
-    """Issue an access token signed with the active key (the token alone goes to stdout)."""
+    """Issue an access token signed with the active key (the token alone goes to stdout).
+    The issuance is recorded in the audit trail first (never the token itself)."""
     from sphinxctl.auth.operations import issue
+    from sphinxctl.cli.audit_sink import ready_store, record_token_issued
 
     state = get_state(ctx)
     settings = state.settings()
-    result = issue(settings.auth, state.project_root, sub, role.value, _duration(ttl), aud)
+    ttl_seconds = _duration(ttl)
+    with ready_store(state, refusing="no token was issued") as store:
+        result = issue(settings.auth, state.project_root, sub, role.value, ttl_seconds, aud)
+        record_token_issued(store, result.claims)  # fails -> the token is never shown
     if state.output == "table":
         state.err.print(_claims_table(result.claims, "issued"))
         sys.stdout.write(result.token + "\n")
@@ -118,12 +123,28 @@ def revoke(
     ctx: typer.Context,
     jti: str = typer.Argument(..., metavar="JTI", help="The token's jti, or the token itself."),
 ) -> None:
-    """Revoke a token by jti until it could no longer be accepted anyway."""
+    """Revoke a token by jti until it could no longer be accepted anyway (audited: the request
+    is recorded before Redis is written, then its result)."""
     from sphinxctl.auth.operations import revoke_token
+    from sphinxctl.cli.audit_sink import (
+        OPERATOR_ROLE,
+        local_operator,
+        ready_store,
+        record_revocation,
+        revoke_target,
+    )
+    from sphinxctl.store import audited
 
     state = get_state(ctx)
     settings = state.settings()
-    result = revoke_token(settings.auth, settings.redis, state.project_root, jti)
+    target, params = revoke_target(jti)
+    with (
+        ready_store(state, refusing="nothing was revoked") as store,
+        audited(store, local_operator(), OPERATOR_ROLE, "auth.revoke", target, params) as outcome,
+    ):
+        outcome.params.update(params)
+        result = revoke_token(settings.auth, settings.redis, state.project_root, jti)
+        record_revocation(outcome.params, result)
 
     def table() -> RenderableType:
         from rich.text import Text

@@ -1,5 +1,6 @@
 """`sphinxctl deploy`: deploy the contracts, show and reconcile their status, verify their
-bytecode, hand the admin roles over to the Safe."""
+bytecode, hand the admin roles over to the Safe. With database.url set, `contracts` and
+`handover` record every transaction in the audit trail (sphinxctl.cli.deploy_audit)."""
 
 from __future__ import annotations
 
@@ -44,18 +45,24 @@ def contracts(
     crash_at: str | None = CRASH_OPTION,
 ) -> None:
     """Preflight every chain, show one cost table, confirm once, deploy chains in parallel."""
+    from sphinxctl.cli.deploy_audit import open_deploy_audit
     from sphinxctl.cli.deploy_view import DeployProgress, make_confirm, result_table
     from sphinxctl.deploy.deployment import deploy_contracts
 
     state = get_state(ctx)
     settings = state.settings()
-    request = _request(state, chain, dry_run, crash_at)
-    with DeployProgress(state.err, show_preview=not dry_run or state.output != "table") as progress:
-        result = deploy_contracts(
-            settings, request,  # type: ignore[arg-type]
-            on_event=progress, confirm=make_confirm(state.err, settings.environment, yes),
-        )  # fmt: skip
+    show_preview = not dry_run or state.output != "table"
+    with open_deploy_audit(state, "deploy.contracts") as audit:  # database down: stops here
+        request = _request(state, chain, dry_run, crash_at)
+        with DeployProgress(state.err, show_preview=show_preview) as progress:
+            result = deploy_contracts(
+                settings, request,  # type: ignore[arg-type]
+                on_event=audit.events(progress),
+                confirm=audit.confirm(make_confirm(state.err, settings.environment, yes)),
+            )  # fmt: skip
+        audit.succeeded(result)
     emit(state, result, lambda: result_table(result))
+    audit.require_complete()
 
 
 @app.command()
@@ -108,6 +115,7 @@ def handover(
     crash_at: str | None = CRASH_OPTION,
 ) -> None:
     """Hand DEFAULT_ADMIN_ROLE and ADMIN_ROLE to the Safe; the deployer renounces every role."""
+    from sphinxctl.cli.deploy_audit import open_deploy_audit
     from sphinxctl.cli.deploy_view import DeployProgress, make_confirm, result_table
     from sphinxctl.deploy.handover import handover_to_safe
     from sphinxctl.errors import UsageError
@@ -116,10 +124,15 @@ def handover(
         raise UsageError("say where the roles go", hint="sphinxctl deploy handover --to-safe")
     state = get_state(ctx)
     settings = state.settings()
-    request = _request(state, chain, dry_run, crash_at)
-    with DeployProgress(state.err, show_preview=not dry_run or state.output != "table") as progress:
-        result = handover_to_safe(
-            settings, request,  # type: ignore[arg-type]
-            on_event=progress, confirm=make_confirm(state.err, settings.environment, yes),
-        )  # fmt: skip
+    show_preview = not dry_run or state.output != "table"
+    with open_deploy_audit(state, "deploy.handover") as audit:  # database down: stops here
+        request = _request(state, chain, dry_run, crash_at)
+        with DeployProgress(state.err, show_preview=show_preview) as progress:
+            result = handover_to_safe(
+                settings, request,  # type: ignore[arg-type]
+                on_event=audit.events(progress),
+                confirm=audit.confirm(make_confirm(state.err, settings.environment, yes)),
+            )  # fmt: skip
+        audit.succeeded(result)
     emit(state, result, lambda: result_table(result))
+    audit.require_complete()
