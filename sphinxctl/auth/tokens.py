@@ -129,7 +129,7 @@ def issue_token(
         role=role,
         iss=auth.issuer,
         aud=[audience or auth.audience],
-        jti=secrets.token_urlsafe(18),
+        jti=secrets.token_hex(16),  # hex: safe as a command-line argument (never starts with "-")
         iat=iat,
         exp=iat + seconds,
         nbf=iat,

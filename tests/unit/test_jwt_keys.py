@@ -287,3 +287,12 @@ def test_parse_duration(text: str, seconds: int) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_jti_is_unique_hex_an_operator_can_pass_on_a_command_line(tmp_path: Path) -> None:
+    # A jti starting with "-" was read as an option by `sphinxctl auth revoke JTI`.
+    config = settings([pair(tmp_path, "EdDSA", "a1")], "a1")
+    keyset = KeySet.from_settings(config, tmp_path)
+    jtis = {issue_token(keyset, config, "erin", "viewer", 60, now=NOW)[1].jti for _ in range(300)}
+    assert len(jtis) == 300
+    assert all(len(j) == 32 and set(j) <= set("0123456789abcdef") for j in jtis)
