@@ -4,6 +4,9 @@ bytecode, hand the admin roles over to the Safe. With database.url set, `contrac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
 from sphinxctl.cli.context import CliState, get_state
@@ -36,6 +39,37 @@ def _request(state: CliState, chain: str | None, dry_run: bool, crash_at: str | 
     )
 
 
+def _run_journaled(
+    state: CliState,
+    action: str,
+    run: Callable[..., Any],
+    chain: str | None,
+    yes: bool,
+    dry_run: bool,
+    crash_at: str | None,
+) -> None:
+    """Run a journaled transaction plan (deployment or handover): audit trail first (a database
+    that is down stops it here, before anything is signed), then preview, one confirmation,
+    progress on stderr, the result on stdout."""
+    from sphinxctl.cli.deploy_audit import open_deploy_audit
+    from sphinxctl.cli.deploy_view import DeployProgress, make_confirm, result_table
+
+    settings = state.settings()
+    show_preview = not dry_run or state.output != "table"
+    with open_deploy_audit(state, action) as audit:
+        request = _request(state, chain, dry_run, crash_at)
+        with DeployProgress(state.err, show_preview=show_preview) as progress:
+            result = run(
+                settings,
+                request,
+                on_event=audit.events(progress),
+                confirm=audit.confirm(make_confirm(state.err, settings.environment, yes)),
+            )
+        audit.succeeded(result)
+    emit(state, result, lambda: result_table(result))
+    audit.require_complete()
+
+
 @app.command()
 def contracts(
     ctx: typer.Context,
@@ -45,24 +79,10 @@ def contracts(
     crash_at: str | None = CRASH_OPTION,
 ) -> None:
     """Preflight every chain, show one cost table, confirm once, deploy chains in parallel."""
-    from sphinxctl.cli.deploy_audit import open_deploy_audit
-    from sphinxctl.cli.deploy_view import DeployProgress, make_confirm, result_table
     from sphinxctl.deploy.deployment import deploy_contracts
 
-    state = get_state(ctx)
-    settings = state.settings()
-    show_preview = not dry_run or state.output != "table"
-    with open_deploy_audit(state, "deploy.contracts") as audit:  # database down: stops here
-        request = _request(state, chain, dry_run, crash_at)
-        with DeployProgress(state.err, show_preview=show_preview) as progress:
-            result = deploy_contracts(
-                settings, request,  # type: ignore[arg-type]
-                on_event=audit.events(progress),
-                confirm=audit.confirm(make_confirm(state.err, settings.environment, yes)),
-            )  # fmt: skip
-        audit.succeeded(result)
-    emit(state, result, lambda: result_table(result))
-    audit.require_complete()
+    _run_journaled(get_state(ctx), "deploy.contracts", deploy_contracts, chain, yes, dry_run,
+                   crash_at)  # fmt: skip
 
 
 @app.command()
@@ -115,24 +135,10 @@ def handover(
     crash_at: str | None = CRASH_OPTION,
 ) -> None:
     """Hand DEFAULT_ADMIN_ROLE and ADMIN_ROLE to the Safe; the deployer renounces every role."""
-    from sphinxctl.cli.deploy_audit import open_deploy_audit
-    from sphinxctl.cli.deploy_view import DeployProgress, make_confirm, result_table
     from sphinxctl.deploy.handover import handover_to_safe
     from sphinxctl.errors import UsageError
 
     if not to_safe:
         raise UsageError("say where the roles go", hint="sphinxctl deploy handover --to-safe")
-    state = get_state(ctx)
-    settings = state.settings()
-    show_preview = not dry_run or state.output != "table"
-    with open_deploy_audit(state, "deploy.handover") as audit:  # database down: stops here
-        request = _request(state, chain, dry_run, crash_at)
-        with DeployProgress(state.err, show_preview=show_preview) as progress:
-            result = handover_to_safe(
-                settings, request,  # type: ignore[arg-type]
-                on_event=audit.events(progress),
-                confirm=audit.confirm(make_confirm(state.err, settings.environment, yes)),
-            )  # fmt: skip
-        audit.succeeded(result)
-    emit(state, result, lambda: result_table(result))
-    audit.require_complete()
+    _run_journaled(get_state(ctx), "deploy.handover", handover_to_safe, chain, yes, dry_run,
+                   crash_at)  # fmt: skip
