@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,15 +25,11 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("admin", "operator", "minter", "viewer")
 CHAINS = ("ethereum", "polygon")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(root: Path, config: dict[str, Any]) -> Path:

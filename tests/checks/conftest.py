@@ -10,7 +10,6 @@ at closed loopback ports unless a test says otherwise: no test traffic leaves th
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,16 +19,10 @@ from sphinxctl.checks import ChecklistReport, CheckRequest, Status, run_checklis
 from sphinxctl.checks.model import CheckResult
 from sphinxctl.errors import ConfigError
 from sphinxctl.settings import load_settings
+from tests.support.ports import free_port as closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LINKED = ("alert_rules", "manifests", "node_modules", "docs")
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="package", autouse=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -19,16 +18,12 @@ from typing import Any
 
 import yaml
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_IDS = {"ethereum": 1, "polygon": 137, "arbitrum": 42161}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def dev_key(index: int) -> str:

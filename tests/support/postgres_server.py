@@ -33,7 +33,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -43,6 +42,8 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+
+from tests.support.ports import free_port
 
 SUPERUSER = "sphinx"
 
@@ -62,13 +63,6 @@ def find_bin_dir() -> Path:
             return Path(found).parent
         raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
     return candidates[0].parent
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PostgresServer:

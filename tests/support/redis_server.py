@@ -53,6 +53,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.ports import free_port
+
 HOST = "127.0.0.1"
 
 
@@ -63,12 +65,6 @@ def redis_binary() -> str:
     if not Path(found).exists():
         raise RuntimeError("redis-server is not installed (run scripts/setup.sh)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:
