@@ -21,14 +21,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.ports import free_port  # noqa: E402
+from tests.support.ports import HangingServer, free_port  # noqa: E402
 
 ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 CHAINS = {"ETHEREUM": 1, "POLYGON": 137, "ARBITRUM": 42161}
@@ -50,24 +49,6 @@ def start_anvil(chain_id: int) -> tuple[subprocess.Popen[bytes], int]:
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"anvil (chain {chain_id}) did not start")
-
-
-def silent_server() -> tuple[socket.socket, int]:
-    """Accepts TCP connections and never answers: a hanging RPC provider."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    return server, int(server.getsockname()[1])
 
 
 def project(tmp: Path) -> Path:
@@ -137,7 +118,8 @@ def main() -> None:
                 proc.kill()
                 proc.wait()
 
-    server, port = silent_server()
+    server = HangingServer()
+    port = server.port
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPHINXCTL_", "SPHINX_"))}
     for name in CHAINS:
         env[f"SPHINXCTL_CHAINS__{name}__RPC_URLS"] = f'["http://127.0.0.1:{port}"]'

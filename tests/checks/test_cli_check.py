@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from typer.testing import CliRunner
 
 from sphinxctl.cli.app import app
 from tests.checks.conftest import ROOT
+from tests.support.ports import HangingServer
 
 CONFIG = str(ROOT / "environments")
 
@@ -25,23 +24,9 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def hanging_port() -> Iterator[int]:
     """A loopback server that accepts connections and never answers (a hung provider)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield int(server.getsockname()[1])
+    server = HangingServer()
+    yield server.port
     server.close()
-    for conn in held:
-        conn.close()
 
 
 def test_mainnet_as_committed_exits_3_listing_what_is_missing(
