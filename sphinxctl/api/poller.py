@@ -3,7 +3,8 @@
 Every `interval` seconds, for each chain (concurrently, in threads): reachability and chain
 id (sphinxos_blockchain_connected, sphinxos_node_health), base fee (sphinxos_gas_price_gwei),
 and the deployed contracts' state (sphinxos_contract_paused, sphinxos_vault_emergency_shutdown,
-sphinxos_vault_total_assets). A failing chain sets its gauges to 0 and never stops the loop.
+sphinxos_vault_total_assets, sphinxos_yield_harvested_total from the vault's Harvested
+events). A failing chain sets its gauges to 0 and never stops the loop.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from sphinxctl import metrics
 from sphinxctl.api.chain import PAUSABLE, VAULT, ChainGateway, ChainProbe
+from sphinxctl.api.harvests import HarvestScanner
 
 _log = logging.getLogger("sphinxctl.api.poller")
 
@@ -34,6 +36,7 @@ class ChainPoller:
         self.extra = extra
         self.latest: dict[str, ChainProbe] = {}
         self.rounds = 0
+        self.harvests = HarvestScanner()
         self._task: asyncio.Task[None] | None = None
 
     async def poll_once(self) -> dict[str, ChainProbe]:
@@ -74,6 +77,10 @@ class ChainPoller:
                 metrics.VAULT_SHUTDOWN.labels(chain=chain).set(1 if vault.emergency_shutdown else 0)
                 scale = 10**vault.asset_decimals
                 metrics.VAULT_TVL.labels(chain=chain).set(vault.total_assets_wei / scale)
+                if probe.latest_block is not None:
+                    client = self.gateway.client(chain)
+                    profit = self.harvests.scan(chain, client, vault.address, probe.latest_block)
+                    metrics.YIELD_HARVESTED.labels(chain=chain).inc(profit / scale)
             except Exception:
                 metrics.ERRORS.labels(component="chain", kind="contract_read").inc()
         return probe

@@ -1,7 +1,7 @@
 """Configuration: pydantic-settings models and the loader for environments/*.yaml."""
 
 from sphinxctl.settings.chains import ChainSettings
-from sphinxctl.settings.loader import LoadedSettings, MissingVariable, default_env, load_settings
+from sphinxctl.settings.loader import LoadedSettings, MissingVariable, load_settings
 from sphinxctl.settings.model import Settings
 
 __all__ = [
@@ -9,6 +9,5 @@ __all__ = [
     "LoadedSettings",
     "MissingVariable",
     "Settings",
-    "default_env",
     "load_settings",
 ]

@@ -42,12 +42,6 @@ class LoadedSettings(BaseModel):
     missing: list[MissingVariable] = []
 
 
-def default_env(environ: Mapping[str, str] | None = None) -> str:
-    """`SPHINXCTL_ENV`, else `local`."""
-    env = os.environ if environ is None else environ
-    return env.get("SPHINXCTL_ENV") or "local"
-
-
 def env_file(config_dir: Path, env: str) -> Path:
     if not _ENV_NAME.match(env):
         raise ConfigError(
