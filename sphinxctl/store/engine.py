@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
 import weakref
 from dataclasses import dataclass
@@ -94,13 +95,13 @@ def build_engine(target: Target, db: DatabaseSettings) -> Engine:
             connect_args={"timeout": db.sqlite_busy_timeout_seconds, "check_same_thread": False},
             **common,
         )
-        _sqlite_locking(engine)
+        _sqlite_locking(engine, db.sqlite_busy_timeout_seconds)
     _pool_metrics(engine, db.pool_size)
     _query_metrics(engine)
     return engine
 
 
-def _sqlite_locking(engine: Engine) -> None:
+def _sqlite_locking(engine: Engine, busy_timeout: float) -> None:
     """WAL journal, foreign keys on, and BEGIN IMMEDIATE for every writing transaction.
 
     BEGIN IMMEDIATE takes SQLite's write lock at the start, so two processes appending audit
@@ -110,8 +111,8 @@ def _sqlite_locking(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        _enable_wal(dbapi_conn, busy_timeout)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -120,6 +121,29 @@ def _sqlite_locking(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def _enable_wal(dbapi_conn: Any, busy_timeout: float) -> None:
+    """Switch a new database file to WAL, waiting like any other writer would.
+
+    While another connection holds the file's write lock, changing the journal mode is refused
+    with "database is locked" at once, without SQLite's busy handler, so replicas opening a
+    fresh file together would fail. Retry within the busy timeout; once the file is WAL (it
+    stays so) nothing waits.
+    """
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.002
+    while True:
+        try:
+            mode = dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def _pool_metrics(engine: Engine, size: int) -> None:

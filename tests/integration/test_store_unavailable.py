@@ -115,6 +115,51 @@ def test_sqlite_locked_by_another_writer(tmp_path: Path) -> None:
         assert store.append_audit("ops", "admin", "pause", "ethereum/X").seq == 1
 
 
+def _hold_write_lock(path: Path) -> Any:
+    """Another writer holding a fresh (rollback-journal) file's RESERVED lock, as a replica
+    does while it switches the file to WAL."""
+    import sqlite3
+
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_fresh_sqlite_file_waits_for_the_wal_switch_within_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """Switching a new file to WAL while another connection holds its write lock is refused at
+    once, without SQLite's busy handler; replicas opening the file together must wait, not fail."""
+    import threading
+
+    path = tmp_path / "fresh.db"
+    other = _hold_write_lock(path)
+    release = threading.Timer(0.5, lambda: other.execute("ROLLBACK"))
+    release.start()
+    try:
+        with Store.from_url(f"sqlite:///{path}", sqlite_busy_timeout_seconds=10) as store:
+            assert store.migrate().applied
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        release.join()
+        other.close()
+
+
+def test_fresh_sqlite_file_locked_past_the_busy_timeout_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    other = _hold_write_lock(path)
+    try:
+        with Store.from_url(f"sqlite:///{path}", sqlite_busy_timeout_seconds=0.3) as store:
+            with pytest.raises(StoreUnavailable, match="database is locked"):
+                store.migrate()
+            assert not store.readiness().ok
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 def test_pool_exhausted_is_unavailable_and_counted(store_url: str) -> None:
     with Store.from_url(store_url, pool_size=1, max_overflow=0, pool_timeout_seconds=0.2) as store:
         store.migrate()
