@@ -3,6 +3,8 @@ readiness names the database; once it is back nothing is lost and the chain cont
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -97,8 +99,6 @@ def test_sqlite_file_that_cannot_be_opened(tmp_path: Path) -> None:
 
 
 def test_sqlite_locked_by_another_writer(tmp_path: Path) -> None:
-    import sqlite3
-
     path = tmp_path / "locked.db"
     with Store.from_url(
         f"sqlite:///{path}", pool_timeout_seconds=0.2, sqlite_busy_timeout_seconds=0.2
@@ -115,11 +115,9 @@ def test_sqlite_locked_by_another_writer(tmp_path: Path) -> None:
         assert store.append_audit("ops", "admin", "pause", "ethereum/X").seq == 1
 
 
-def _hold_write_lock(path: Path) -> Any:
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
     """Another writer holding a fresh (rollback-journal) file's RESERVED lock, as a replica
     does while it switches the file to WAL."""
-    import sqlite3
-
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("CREATE TABLE IF NOT EXISTS t (x)")
     other.execute("BEGIN IMMEDIATE")
@@ -131,8 +129,6 @@ def test_fresh_sqlite_file_waits_for_the_wal_switch_within_the_busy_timeout(
 ) -> None:
     """Switching a new file to WAL while another connection holds its write lock is refused at
     once, without SQLite's busy handler; replicas opening the file together must wait, not fail."""
-    import threading
-
     path = tmp_path / "fresh.db"
     other = _hold_write_lock(path)
     release = threading.Timer(0.5, lambda: other.execute("ROLLBACK"))
