@@ -178,11 +178,13 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControlDefaultAdminRules, Paus
         uint256 referralShare = 0;
         if (referrer != address(0)) {
             // On-chain facts only: the referrer is a vetted role holder, is neither the caller nor
-            // the transaction's signer, and referrers cannot refer one another.
-            if (
-                referrer == msg.sender || referrer == tx.origin || !hasRole(REFERRER_ROLE, referrer)
-                    || hasRole(REFERRER_ROLE, msg.sender)
-            ) revert InvalidReferrer(referrer);
+            // the transaction's signer, and referrers cannot refer one another. tx.origin is
+            // compared, never used to authorise anything.
+            // solhint-disable-next-line avoid-tx-origin
+            bool self = referrer == msg.sender || referrer == tx.origin;
+            if (self || !hasRole(REFERRER_ROLE, referrer) || hasRole(REFERRER_ROLE, msg.sender)) {
+                revert InvalidReferrer(referrer);
+            }
             referralShare = Math.mulDiv(fee, referralBps, _BPS);
         }
         tokenId = _record(msg.sender, score, tier, fee, referrer);

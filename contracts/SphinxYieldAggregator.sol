@@ -446,7 +446,7 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
         if (token == address(ASSET)) revert CannotSweepAsset(token);
         if (to == address(0)) revert ZeroAddress();
         uint256 amount = IERC20(token).balanceOf(address(this));
-        if (amount == 0) revert ZeroAmount();
+        if (amount < 1) revert ZeroAmount();
         emit Swept(token, to, amount);
         IERC20(token).safeTransfer(to, amount);
     }
@@ -542,8 +542,8 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
 
     /// @dev Cooldown, first-deposit floor and idle bookkeeping around OpenZeppelin's deposit.
     function _deposit(address caller, address receiver, uint256 assets, uint256 shares) internal override {
-        if (assets == 0 || shares == 0) revert ZeroAmount();
-        if (totalSupply() == 0 && assets < MIN_FIRST_DEPOSIT) revert FirstDepositTooSmall(assets);
+        if (assets < 1 || shares < 1) revert ZeroAmount();
+        if (totalSupply() < 1 && assets < MIN_FIRST_DEPOSIT) revert FirstDepositTooSmall(assets);
         // Only the caller's clock restarts: a deposit made for someone else cannot lock them out.
         _startCooldown(caller);
         totalIdle += assets;
@@ -556,7 +556,7 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
         internal
         override
     {
-        if (assets == 0 || shares == 0) revert ZeroAmount();
+        if (assets < 1 || shares < 1) revert ZeroAmount();
         _startCooldown(owner);
         if (caller != owner) _startCooldown(caller);
         _gatherIdle(assets);
@@ -576,15 +576,19 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
         for (uint256 i = 0; i < count && totalIdle < amount; ++i) {
             address strategy = _strategies[i];
             uint256 take = Math.min(amount - totalIdle, strategyDebt[strategy]);
-            if (take == 0) continue;
-            uint256 before = ASSET.balanceOf(address(this));
-            try IYieldStrategy(strategy).withdraw(take) {
-                _bookWithdrawal(strategy, before);
-            } catch {
-                emit StrategyRecoveryFailed(strategy);
-            }
+            if (take > 0) _pullTolerant(strategy, take);
         }
         if (totalIdle < amount) revert InsufficientLiquidity(totalIdle, amount);
+    }
+
+    /// @dev One strategy withdrawal for `_gatherIdle`; a revert is reported, not propagated.
+    function _pullTolerant(address strategy, uint256 take) private {
+        uint256 before = ASSET.balanceOf(address(this));
+        try IYieldStrategy(strategy).withdraw(take) {
+            _bookWithdrawal(strategy, before);
+        } catch {
+            emit StrategyRecoveryFailed(strategy);
+        }
     }
 
     /// @dev Repays the strategy's debt with what actually arrived (never more than the debt);
@@ -619,7 +623,7 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
     /// @dev A gain (already idle in the vault): booked losses of `source` are repaid first
     /// (no fee); the fee is taken from the rest; everything but the fee is locked.
     function _bookGain(address source, uint256 gain) private {
-        if (gain == 0) return;
+        if (gain < 1) return;
         uint256 recovery = Math.min(gain, strategyLoss[source]);
         strategyLoss[source] -= recovery;
         uint256 fee = Math.mulDiv(gain - recovery, treasuryFeeBps, _BPS);
