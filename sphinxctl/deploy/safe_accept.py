@@ -26,6 +26,7 @@ EXEC = "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,addr
 _SAFE_TX = "address,uint256,bytes,uint8,uint256,uint256,uint256,address,address"
 TX_HASH = f"getTransactionHash({_SAFE_TX},uint256)"
 MAX_WAIT_SECONDS = 30.0
+SAFE_EXEC_GAS = 400_000
 
 
 def devnet_owner_accounts(owners: list[str]) -> list[Any]:
@@ -63,7 +64,6 @@ def _send(client: ChainClient, account: Any, to: str, data: str) -> None:
     from sphinxctl.chains.fees import quote_fees
 
     sender = checksum(account.address)
-    gas = client.estimate_gas({"from": sender, "to": to, "data": data})
     fees = quote_fees(client)
     tx = {
         "type": 2,
@@ -72,7 +72,9 @@ def _send(client: ChainClient, account: Any, to: str, data: str) -> None:
         "to": to,
         "value": 0,
         "data": data,
-        "gas": gas * 2,
+        # A fixed limit, no estimate: a node may estimate on the last block, whose timestamp
+        # can still be inside the transfer delay that the mined block is past.
+        "gas": SAFE_EXEC_GAS,
         "maxFeePerGas": fees.max_fee_wei,
         "maxPriorityFeePerGas": fees.priority_fee_wei,
     }
@@ -109,8 +111,9 @@ def accept_through_devnet_safe(
             reference="safe-owners-unknown",
         )
     latest = client.block("latest")
-    chain_now = int(str(latest["timestamp"]), 16) if latest else int(time.time())
-    wait = schedule + 1 - chain_now
+    chain_now = int(str(latest["timestamp"]), 16) if latest else 0
+    # The next block is stamped with the node's clock (never before the last block's time).
+    wait = schedule + 1 - max(chain_now, int(time.time()))
     if wait > MAX_WAIT_SECONDS:
         raise TransactionError(
             f"{client.name}: the DEFAULT_ADMIN_ROLE transfer of {contract} can be accepted only "

@@ -18,7 +18,6 @@ from tests.contracts.chain import ROOT, Anvil, Chain
 MAX_UINT = 2**256 - 1
 UNIT = 10**18
 ADMIN_DELAY = 3600
-STATS: dict[str, int] = {}
 
 
 @dataclass
@@ -109,10 +108,3 @@ def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         system.chain.revert_to(snapshot)
 
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if STATS:
-        terminalreporter.write_line(
-            "aggregator invariants on anvil: "
-            + ", ".join(f"{name}={value}" for name, value in sorted(STATS.items()))
-        )
