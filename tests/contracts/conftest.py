@@ -107,4 +107,3 @@ def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         system.chain.revert_to(snapshot)
-
