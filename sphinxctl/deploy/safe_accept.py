@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sphinxctl.chains.rpc import ChainClient
+from sphinxctl.chains.rpc import ChainClient, RpcError
 from sphinxctl.deploy.encoding import checksum, decode_result, encode_call
 from sphinxctl.errors import TransactionError
 
@@ -60,7 +60,7 @@ def _signatures(safe_tx_hash: bytes, signers: list[Any]) -> bytes:
     return blob
 
 
-def _send(client: ChainClient, account: Any, to: str, data: str) -> None:
+def _send(client: ChainClient, account: Any, to: str, data: str, note: str) -> None:
     from sphinxctl.chains.fees import quote_fees
 
     sender = checksum(account.address)
@@ -86,7 +86,19 @@ def _send(client: ChainClient, account: Any, to: str, data: str) -> None:
             raise TransactionError(f"{client.name}: the Safe transaction {tx_hash} was not mined")
         time.sleep(0.2)
     if int(str(receipt["status"]), 16) != 1:
-        raise TransactionError(f"{client.name}: the Safe transaction {tx_hash} reverted")
+        block = client.block(str(receipt["blockNumber"]))
+        stamp = int(str(block["timestamp"]), 16) if block else -1
+        raise TransactionError(
+            f"{client.name}: the Safe transaction {tx_hash} reverted (block time {stamp}, {note})"
+        )
+
+
+def _accept_would_pass(client: ChainClient, safe: str, contract: str) -> bool:
+    try:
+        client.call({"from": safe, "to": contract, "data": encode_call(ACCEPT, [])}, "pending")
+    except RpcError:
+        return False
+    return True
 
 
 def accept_through_devnet_safe(
@@ -123,6 +135,17 @@ def accept_through_devnet_safe(
         )
     if wait > 0:
         sleep(wait)
+    # A node's clock may run behind the wall clock (a devnet reverted to a snapshot): wait until
+    # the Safe's call passes on the pending block.
+    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    while not _accept_would_pass(client, safe, contract):
+        if time.monotonic() > deadline:
+            raise TransactionError(
+                f"{client.name}: the Safe still cannot accept DEFAULT_ADMIN_ROLE on {contract}",
+                hint="rerun `sphinxctl deploy handover --to-safe` after the delay",
+                reference="admin-transfer-delay",
+            )
+        sleep(0.5)
     data = encode_call(ACCEPT, [])
     nonce = decode_result(
         ["uint256"], client.call({"to": safe, "data": encode_call("nonce()", [])})
@@ -131,5 +154,6 @@ def accept_through_devnet_safe(
     raw_hash = client.call({"to": safe, "data": encode_call(TX_HASH, [*tx_fields, nonce[0]])})
     safe_tx_hash = bytes(decode_result(["bytes32"], raw_hash)[0])
     signatures = _signatures(safe_tx_hash, owners[:threshold])
-    _send(client, owners[0], safe, encode_call(EXEC, [*tx_fields, signatures]))
+    note = f"transfer schedule {schedule}"
+    _send(client, owners[0], safe, encode_call(EXEC, [*tx_fields, signatures]), note)
     return True
