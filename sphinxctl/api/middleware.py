@@ -95,10 +95,11 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id, authorizations = _scan_headers(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         path = scope.get("path", "")
+
         status = 500
         started = False
 
@@ -122,7 +123,17 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            if authorizations > 1:
+                # Proxies may disagree about which of several credentials counts: refuse all.
+                body = problem_body(
+                    "duplicate-authorization",
+                    "the request carries more than one Authorization header",
+                    request_id,
+                    hint="send exactly one `Authorization: Bearer <token>` header",
+                )
+                await send_json(send_wrapper, 400, body)
+            else:
+                await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             status = 500
             metrics.ERRORS.labels(component="api", kind="unhandled_exception").inc()
@@ -194,7 +205,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (
+            not declared.isdigit() or len(declared) > 18 or int(declared) > self.max_bytes
+        ):
             await self._refuse(scope, send)
             return
         received = 0
@@ -230,9 +243,19 @@ class BodyLimitMiddleware:
         await send_json(send, 413, body, [(b"connection", b"close")])
 
 
-def _incoming_request_id(scope: Scope) -> str | None:
-    value = _header(scope, b"x-request-id")
-    return value if value and _REQUEST_ID.match(value) else None
+def _scan_headers(scope: Scope) -> tuple[str, int]:
+    """(request id: the client's when well-formed, else a new one; Authorization count)."""
+    request_id = None
+    authorizations = 0
+    for key, value in scope.get("headers", ()):
+        key = key.lower()
+        if key == b"authorization":
+            authorizations += 1
+        elif key == b"x-request-id" and request_id is None:
+            text = value.decode("latin-1")
+            if _REQUEST_ID.match(text):
+                request_id = text
+    return request_id or uuid.uuid4().hex, authorizations
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

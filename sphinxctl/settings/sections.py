@@ -122,6 +122,19 @@ class AuthSettings(StrictModel):
     )
     leeway_seconds: int = Field(default=10, ge=0, le=30)
     key_dir: Path = Path(".sphinxctl/keys")
+    token_cache_size: int = Field(
+        default=10_000, ge=0, le=1_000_000, description="Verified tokens kept per process"
+    )
+    token_cache_seconds: float = Field(
+        default=60.0, ge=0, le=3600, description="How long a verified token is kept"
+    )
+    revocation_grace_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="While Redis is unreachable, accept a token whose non-revocation Redis "
+        "confirmed this recently (0: refuse every token until Redis answers)",
+    )
 
     @model_validator(mode="after")
     def _ttl_bounds(self) -> AuthSettings:
@@ -135,7 +148,21 @@ class RedisSettings(StrictModel):
 
     url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     failure_mode: Literal["open", "closed", "local"] = "local"
-    replicas: int = Field(default=1, ge=1, description="API replicas sharing the limits")
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        description="API processes sharing the limits until the first replica heartbeat "
+        "answers (then the live count registered in Redis is used)",
+    )
+    heartbeat_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often each API process registers in Redis"
+    )
+    max_connections: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Redis connections per process; callers beyond it queue for one",
+    )
     timeout_seconds: float = Field(default=0.5, gt=0)
     reconnect_interval_seconds: float = Field(
         default=1.0, gt=0, description="While Redis is down, how often to try it again"
