@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from sphinxctl.settings.base import HexAddress, OptionalSecret, StrictModel, _empty_is_none
 
@@ -17,6 +17,16 @@ class DeployerSettings(StrictModel):
     private_key: OptionalSecret = None
     keystore_path: Annotated[Path | None, BeforeValidator(_empty_is_none)] = None
     keystore_password: OptionalSecret = None
+
+    @field_validator("private_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """A raw key must be a valid secp256k1 scalar (not 0x1234, zero, or >= the order)."""
+        if value is not None:
+            from sphinxctl.validation import check_private_key
+
+            check_private_key(value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DeployerSettings:
