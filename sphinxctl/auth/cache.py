@@ -6,10 +6,12 @@ claims checks are cached: revocation is looked up on every request (in the rate 
 Redis call, or the revocation store), so a revoked token is refused on its next request.
 Rejected tokens are not cached (an attacker's garbage must not evict good entries).
 
-The cache also remembers when Redis last confirmed a token not revoked (`confirmed`), so
-while Redis is unreachable a token confirmed within `auth.revocation_grace_seconds` is still
-accepted: no revocation can be written while Redis is down, so only revocations written in the
-last grace seconds before an outage can be missed, and only until Redis answers again.
+The cache also remembers when Redis last confirmed a token not revoked (`confirmed`, on the
+monotonic clock). While Redis is unreachable the API accepts a token confirmed at most
+`auth.revocation_grace_seconds` before Redis last answered, for at most
+`auth.revocation_outage_seconds` of outage: no revocation can reach Redis while it is down, so
+only revocations written in the grace seconds before an outage can be missed, and only until
+Redis answers again (or the outage limit refuses every token).
 """
 
 from __future__ import annotations
@@ -63,12 +65,12 @@ class VerifiedTokens:
         """Redis has just said this token is not revoked."""
         entry = self._entries.get(token)
         if entry is not None:
-            entry[2] = self._clock()
+            entry[2] = time.monotonic()
 
-    def recently_confirmed(self, token: str, within: float) -> bool:
-        """Redis said this token is not revoked within the last `within` seconds."""
+    def confirmed_since(self, token: str, since: float) -> bool:
+        """Redis said this token is not revoked at or after `since` (time.monotonic())."""
         entry = self._entries.get(token)
-        return entry is not None and self._clock() - entry[2] <= within  # type: ignore[operator]
+        return entry is not None and entry[2] >= since  # type: ignore[operator]
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -24,6 +24,7 @@ answers, decisions go back to Redis and the gauge returns to 0 (redis-py reconne
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from sphinxctl.settings import Settings
 
 FailureMode = Literal["open", "closed", "local"]
+_log = logging.getLogger("sphinxctl.ratelimit")
 MAX_KNOWN_LEVELS = 100_000
 MAX_CLAMPED_BUCKETS = 10_000
 
@@ -74,6 +76,7 @@ class RateLimiter:
         self._known: dict[str, tuple[float, float]] = {}  # key -> (tokens, at) from Redis
         self._down_until: float | None = None
         self.last_error: str | None = None
+        self.last_ok: float | None = None  # time.monotonic() of the last backend answer
         self.heartbeat: ReplicaHeartbeat | None = None
 
     @classmethod
@@ -139,6 +142,7 @@ class RateLimiter:
             self._local.clear()
             self._rule_of.clear()
             RATE_LIMIT_FALLBACK_ACTIVE.set(0)
+        self.last_ok = time.monotonic()
         if decision.source == "redis" and not decision.revoked:
             known = self._known
             known.pop(key, None)
@@ -176,6 +180,8 @@ class RateLimiter:
     def _failed(self, exc: BaseException, key: str, rule: RateLimitRule, cost: int) -> Decision:
         RATE_LIMIT_BACKEND_ERRORS.inc()
         RATE_LIMIT_FALLBACK_ACTIVE.set(1)
+        if self._down_until is None:
+            _log.warning("rate-limit backend failed, %s fallback: %s", self.failure_mode, exc)
         self._down_until = self._clock() + self.reconnect_interval
         self.last_error = f"{type(exc).__name__}: {exc}"
         return self._fallback(key, rule, cost)

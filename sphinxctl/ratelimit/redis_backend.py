@@ -12,9 +12,11 @@ NOSCRIPT reply is answered once with EVAL (which also caches the script again).
 
 The hot path is lean on purpose: the command is pre-encoded, written on an idle redis-py
 connection kept by the backend (not the client's pool with its locks and per-command
-instrumentation) and answered by a single integer, under one `asyncio.timeout`. At most
-`max_connections` commands are in flight; further callers queue for a connection (the timeout
-starts once they have one), so a burst waits instead of failing. A connection that fails is
+instrumentation) and answered by a single integer within the timeout (a reply that arrived
+in time but was not yet read by a busy event loop still counts). At most `max_connections`
+connections exist; further callers queue for one (the timeout starts once they have it), so a
+burst waits instead of failing, and a new connection that cannot be opened while others work
+sends its caller to the queue too. A connection that fails is
 dropped together with every idle one (after an outage they are all dead), callers queued at
 that moment fail at once instead of each waiting out its own timeout, and the next decision
 connects afresh — that is how the backend reconnects when Redis returns.
@@ -23,6 +25,7 @@ connects afresh — that is how the backend reconnects when Redis returns.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 from typing import TYPE_CHECKING, Any
@@ -182,9 +185,11 @@ class RedisBackend:
         )
         self._timeout = timeout
         self.max_connections = max(1, max_connections)
-        self._slots = asyncio.Semaphore(self.max_connections)
-        self._failures = 0  # bumped when a command fails: queued callers give up at once
+        self._connect_timeout = max(1.0, 2 * timeout)
+        self._open = 0  # connections that exist (idle, in use, or being opened)
+        self._connecting = 0
         self._idle: list[Any] = []
+        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._noscript = NoScriptError
         self._down = RedisConnectionError
         self._tails: dict[tuple[int, float], bytes] = {}
@@ -253,32 +258,91 @@ class RedisBackend:
         return int(await self._call(packed))
 
     async def _call(self, packed: bytes, replies: int = 1) -> Any:
-        failures = self._failures
-        async with self._slots:
-            if self._failures != failures:
-                raise self._down("Redis failed while this command waited for a connection")
-            conn = self._idle.pop() if self._idle else self._factory.make_connection()
-            try:
-                async with asyncio.timeout(self._timeout * replies):
-                    await conn.send_packed_command(packed, check_health=False)
-                    reply = await conn.read_response()
-                    for _ in range(replies - 1):
-                        reply = await conn.read_response()
-            except self._noscript:
-                self._idle.append(conn)
-                raise
-            except BaseException:
-                self._failures += 1
-                await self._discard(conn)
-                raise
-            self._idle.append(conn)  # never more than max_connections exist
+        conn = await self._acquire()
+        try:
+            await conn.send_packed_command(packed, check_health=False)
+            reply = await self._read(conn)
+            for _ in range(replies - 1):
+                reply = await self._read(conn)
+        except self._noscript:
+            self._release(conn)
+            raise
+        except BaseException as exc:
+            await self._drop(conn, exc)
+            raise
+        self._release(conn)
         return reply
 
-    async def _discard(self, conn: Any) -> None:
+    async def _acquire(self) -> Any:
+        """An idle connection, else a new one (up to max_connections), else the next one
+        released (queued, first come first served)."""
+        if self._idle:
+            return self._idle.pop()
+        if self._open < self.max_connections:
+            self._open += 1
+            self._connecting += 1
+            conn = self._factory.make_connection()
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    await conn.connect()
+            except BaseException as exc:
+                self._open -= 1
+                self._connecting -= 1
+                with contextlib.suppress(Exception):
+                    await conn.disconnect(nowait=True)
+                if self._open - self._connecting == 0:  # nothing established to wait for
+                    self._fail_waiters(exc)
+                    raise
+                # Others work (a busy loop can time a connect out): queue for one of them.
+            else:
+                self._connecting -= 1
+                return conn
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._release(waiter.result())
+            raise
+
+    def _release(self, conn: Any) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    def _fail_waiters(self, exc: BaseException) -> None:
+        waiters, self._waiters = self._waiters, collections.deque()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(self._down(f"Redis failed: {type(exc).__name__}"))
+
+    async def _drop(self, conn: Any, exc: BaseException) -> None:
+        """A command failed: drop its connection and every idle one (after an outage they
+        are all dead), and fail the queued callers at once rather than one timeout each."""
         stale, self._idle = [conn, *self._idle], []
+        self._open -= len(stale)
+        self._fail_waiters(exc)
         for each in stale:
             with contextlib.suppress(Exception):  # already broken: nothing left to clean up
                 await each.disconnect(nowait=True)
+
+    async def _read(self, conn: Any) -> Any:
+        """One reply within the timeout. A busy event loop (a burst of requests in this
+        process) can run the timer before it reads a reply that arrived in time: after the
+        timeout, one more loop turn reads the socket, and a reply found then is used."""
+        reply = await conn.read_response(timeout=self._timeout, disconnect_on_error=False)
+        if reply is None:  # redis-py's "timed out, may be retried"; our replies are never nil
+            await asyncio.sleep(0)
+            if not await conn.can_read_destructive():
+                raise TimeoutError(f"Redis did not answer within {self._timeout} s")
+            reply = await conn.read_response(timeout=self._timeout, disconnect_on_error=False)
+            if reply is None:
+                raise TimeoutError(f"Redis did not answer within {self._timeout} s")
+        return reply
 
     async def ping(self) -> bool:
         """One PING through the same connections (health checks)."""
@@ -286,5 +350,6 @@ class RedisBackend:
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
+        self._open -= len(idle)
         for conn in idle:
             await conn.disconnect()

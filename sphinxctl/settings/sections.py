@@ -142,8 +142,14 @@ class AuthSettings(StrictModel):
         default=5.0,
         ge=0,
         le=60,
-        description="While Redis is unreachable, accept a token whose non-revocation Redis "
-        "confirmed this recently (0: refuse every token until Redis answers)",
+        description="While Redis is unreachable, accept a token Redis confirmed unrevoked at "
+        "most this long before it last answered (0: refuse every token until Redis answers)",
+    )
+    revocation_outage_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="After this long without Redis, refuse every token (revocation unknown)",
     )
 
     @model_validator(mode="after")
