@@ -20,7 +20,7 @@ from fastapi import HTTPException
 
 from sphinxctl import metrics
 from sphinxctl.api.errors import problem_body
-from sphinxctl.api.logs import ACCESS_LOGGER, ERROR_LOGGER, log_event, redact_query
+from sphinxctl.api.logs import ACCESS_LOGGER, ERROR_LOGGER, access_line, redact_query, scrub
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -95,7 +95,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id, authorizations = _scan_headers(scope)
+        request_id, credentials = _scan_headers(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         path = scope.get("path", "")
@@ -123,15 +123,8 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if authorizations > 1:
-                # Proxies may disagree about which of several credentials counts: refuse all.
-                body = problem_body(
-                    "duplicate-authorization",
-                    "the request carries more than one Authorization header",
-                    request_id,
-                    hint="send exactly one `Authorization: Bearer <token>` header",
-                )
-                await send_json(send_wrapper, 400, body)
+            if credentials > 1:
+                await _refuse_repeated_credentials(send_wrapper, request_id)
             else:
                 await self.app(scope, receive, send_wrapper)
         except Exception as exc:
@@ -167,21 +160,24 @@ class RequestContextMiddleware:
             return
         principal = state.get("principal") if isinstance(state, MutableMapping) else None
         client = scope.get("client")
-        query = scope.get("query_string", b"").decode("latin-1")
-        log_event(
-            ACCESS_LOGGER,
-            "request",
-            request_id=request_id,
-            method=method,
-            route=route,
-            path=scope.get("path", ""),
-            query=redact_query(query),
-            status=status,
-            duration_ms=round(seconds * 1000, 3),
-            client=client[0] if client else None,
-            sub=getattr(principal, "sub", None),
-            role=getattr(principal, "role", None),
-            user_agent=_header(scope, b"user-agent"),
+        query = scope.get("query_string", b"")
+        sub = getattr(principal, "sub", None)
+        role = getattr(principal, "role", None)
+        agent = _header(scope, b"user-agent")
+        access_line(
+            {
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "path": scrub(scope.get("path", "")),
+                "query": redact_query(query.decode("latin-1")) if query else "",
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "client": client[0] if client else None,
+                "sub": scrub(sub) if sub is not None else None,
+                "role": getattr(role, "value", role),
+                "user_agent": scrub(agent) if agent is not None else None,
+            }
         )
 
 
@@ -241,6 +237,17 @@ class BodyLimitMiddleware:
             request_id_of(scope),
         )
         await send_json(send, 413, body, [(b"connection", b"close")])
+
+
+async def _refuse_repeated_credentials(send: Send, request_id: str) -> None:
+    """400: proxies may disagree about which of several Authorization headers counts."""
+    body = problem_body(
+        "duplicate-authorization",
+        "the request carries more than one Authorization header",
+        request_id,
+        hint="send exactly one `Authorization: Bearer <token>` header",
+    )
+    await send_json(send, 400, body)
 
 
 def _scan_headers(scope: Scope) -> tuple[str, int]:
