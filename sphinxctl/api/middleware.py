@@ -29,6 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UNMATCHED_ROUTE = "<unmatched>"
+MAX_CACHED_SERIES = 2048
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -89,6 +90,7 @@ class RequestContextMiddleware:
         self.app = app
         self.on_exception = on_exception
         self.logger = logging.getLogger(ACCESS_LOGGER)
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,8 +154,16 @@ class RequestContextMiddleware:
     ) -> None:
         route = route_template(scope)
         method = scope.get("method", "")
-        metrics.REQUESTS.labels(route=route, method=method, status=str(status)).inc()
-        metrics.API_LATENCY.labels(route=route, method=method).observe(seconds)
+        series = self._series.get((route, method, status))
+        if series is None:  # labels() takes a lock and builds a key: once per combination
+            series = (
+                metrics.REQUESTS.labels(route=route, method=method, status=str(status)),
+                metrics.API_LATENCY.labels(route=route, method=method),
+            )
+            if len(self._series) < MAX_CACHED_SERIES:
+                self._series[(route, method, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
         if status >= 500:
             metrics.ERRORS.labels(component="api", kind=f"http_{status}").inc()
         if not self.logger.isEnabledFor(logging.INFO):
