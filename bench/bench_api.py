@@ -231,6 +231,47 @@ def _wait(port: int) -> None:
     raise RuntimeError("sphinxctl serve did not start")
 
 
+def chain_routes(seconds: float) -> dict[str, dict[str, float]]:
+    """`--routes`: a deployed two-chain devnet (anvil) with minted tokens; wrk on the rarity
+    read and the vault read (each does RPC calls to anvil per request)."""
+    from tests.api.support import DevnetProject, tokens_for
+    from tests.support.ports import free_port
+    from tests.support.redis_server import RedisServer
+
+    with RedisServer() as redis:
+        devnet = DevnetProject(redis.url).start()
+        try:
+            token = tokens_for(devnet.settings, devnet.root)
+            config_dir = devnet.root / "environments"
+            port = free_port()
+            server = start(["--serve-sphinx", str(port), str(config_dir)], port)
+            try:
+                import httpx
+
+                base = f"http://127.0.0.1:{port}/api/v1"
+                mint = {"Authorization": f"Bearer {token['minter']}"}
+                for score in (100, 700, 400):
+                    body = {"recipient": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                            "phi_score": score}  # fmt: skip
+                    httpx.post(f"{base}/nfts/ethereum/mint", json=body, headers=mint, timeout=60)
+                auth = {"Authorization": f"Bearer {token['viewer']}"}
+                routes = {
+                    "rarity read": f"{base}/nfts/ethereum/rarity?ids=1,2,3",
+                    "vault read": f"{base}/vault/ethereum",
+                    "token read": f"{base}/nfts/ethereum/1",
+                }
+                results = {}
+                for name, url in routes.items():
+                    wrk(url, 1, 16, auth)
+                    results[name] = wrk(url, seconds, 16, auth)
+                return results
+            finally:
+                server.terminate()
+                server.wait(timeout=15)
+        finally:
+            devnet.destroy()
+
+
 def main() -> None:
     from tests.support.ports import free_port
     from tests.support.redis_server import RedisServer
@@ -239,7 +280,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="wrk duration per run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--routes", action="store_true", help="only the chain routes (rarity, vault) on anvil"
+    )
     args = parser.parse_args()
+    if args.routes:
+        for name, run in chain_routes(args.seconds).items():
+            print(
+                f"{name:<12} {run['rps']:>8,.0f} req/s  p50 {run['p50']:.2f} ms  "
+                f"p99 {run['p99']:.2f} ms  non-2xx {run['non2xx']:.0f}  (wrk -c16, 1 worker)"
+            )
+        return
     if not Path(WRK).exists():
         raise SystemExit("wrk is not installed (scripts/setup.sh installs it)")
 
