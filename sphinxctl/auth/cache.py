@@ -47,16 +47,18 @@ class VerifiedTokens:
         """The token's claims; TokenRejected as `verify_token` raises it (no revocation)."""
         now = self._clock()
         entry = self._entries.get(token)
+        confirmed = float("-inf")
         if entry is not None:
             claims, until = entry[0], entry[1]
             if now < until:  # type: ignore[operator]
                 return claims  # type: ignore[return-value]
             del self._entries[token]
+            confirmed = entry[2]  # type: ignore[assignment]  # Redis's word still stands
         claims = verify_token(self.keyset, self.auth, token, now=now)
         if self.max_entries > 0 and self.max_age > 0:
             until = min(now + self.max_age, claims.exp + self.auth.leeway_seconds)
             entries = self._entries
-            entries[token] = [claims, until, float("-inf")]
+            entries[token] = [claims, until, confirmed]
             if len(entries) > self.max_entries:
                 del entries[next(iter(entries))]
         return claims

@@ -124,6 +124,7 @@ def test_bursts_of_500_from_one_subject_never_deny_another_and_never_over_admit(
 ) -> None:
     """Burst, then Redis paused (SIGSTOP) or killed, burst again, Redis back, a last burst;
     meanwhile another subject calls steadily within its limit."""
+    OUTCOMES.clear()
     config_dir = project(tmp_path, own_redis.url, reconnect_interval_seconds=0.2)
     issued = tokens(config_dir, "flood", "quiet")
     with ServeProcess(config_dir) as server:
@@ -151,7 +152,11 @@ def test_bursts_of_500_from_one_subject_never_deny_another_and_never_over_admit(
             own_redis.thaw() if outage == "pause" else None
         elapsed = time.monotonic() - began
     admitted = statuses.count(200)
-    assert set(statuses) <= {200, 429}, OUTCOMES[:5]
+    # The flood's own token may be refused during the outage: Redis last confirmed it
+    # unrevoked more than auth.revocation_grace_seconds before its last answer (the client
+    # spends seconds closing 500 connections while the quiet subject keeps Redis busy).
+    assert set(statuses) <= {200, 429, 503}, OUTCOMES[:5]
+    assert all("revocation-unavailable" in outcome for outcome in OUTCOMES), OUTCOMES[:5]
     assert admitted <= CAPACITY + REFILL * elapsed, (admitted, elapsed)
     assert quiet and set(quiet) == {200}, (quiet, OUTCOMES[:5])
 

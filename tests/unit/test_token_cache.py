@@ -83,3 +83,19 @@ async def test_local_buckets_start_from_the_share_of_the_last_known_level() -> N
     fresh = [(await limiter.decide("never-seen", rule)).allowed for _ in range(5)]
     assert not any(fresh)
     await limiter.aclose()
+
+
+def test_a_confirmation_survives_re_verification(auth: AuthSettings) -> None:
+    """Re-verifying an entry past max_age keeps when Redis last confirmed the token."""
+    import time
+
+    keyset = KeySet.from_settings(auth, Path("."))
+    clock = Clock()
+    cache = VerifiedTokens(keyset, auth, max_entries=10, max_age=60, clock=clock)
+    token = issue_token(keyset, auth, "long", "viewer", 3600, now=NOW)[0]
+    cache.verify(token)
+    before = time.monotonic()
+    cache.confirmed(token)
+    clock.now += 61
+    cache.verify(token)
+    assert cache.confirmed_since(token, before)
