@@ -219,3 +219,17 @@ def _strings(value: Any, depth: int = 0) -> Iterable[str]:
     elif isinstance(value, list | tuple | set | frozenset):
         for item in list(value)[:MAX_LIST_ITEMS]:
             yield from _strings(item, depth + 1)
+
+
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_PRIVATE_KEY = re.compile(r"^(?:0x)?([0-9a-fA-F]{64})$")
+
+
+def check_private_key(text: str) -> None:
+    """ValueError unless `text` is a usable secp256k1 private key: 32 bytes of hex (0x
+    optional) whose value is in 1 .. n-1. The message never contains the key."""
+    match = _PRIVATE_KEY.fullmatch(text.strip())
+    if match is None:
+        raise ValueError("is not a secp256k1 private key: expected 0x + 64 hex digits")
+    if not 0 < int(match.group(1), 16) < SECP256K1_ORDER:
+        raise ValueError("is not a secp256k1 private key: it must be in 1 .. curve order - 1")

@@ -35,7 +35,16 @@ _log = logging.getLogger("sphinxctl.api")
 
 
 def create_app(settings: Settings, project_root: Path, **overrides: Any) -> FastAPI:
-    """The API server for one environment (see the module docstring)."""
+    """The API server for one environment (see the module docstring).
+
+    `revocation_in_limiter` (default: neither `limiter` nor `revocations` is overridden, so
+    both are the environment's Redis) lets the rate limiter's script check revocation too.
+    """
+    from sphinxctl.auth.cache import VerifiedTokens
+
+    in_limiter = overrides.pop(
+        "revocation_in_limiter", "limiter" not in overrides and "revocations" not in overrides
+    )
     services = build_services(settings, project_root, **overrides)
     report_exception = _init_sentry(settings)
     docs = services.docs_enabled
@@ -53,6 +62,10 @@ def create_app(settings: Settings, project_root: Path, **overrides: Any) -> Fast
         middleware=_middleware(settings, report_exception),
     )
     app.state.services = services
+    app.state.verified_tokens = VerifiedTokens(services.keyset, settings.auth)
+    app.state.revocation_in_limiter = bool(in_limiter) and getattr(
+        services.limiter.backend, "checks_revocation", False
+    )
     app.state.scrape_view = metrics_routes.scrape_registry(
         services.multiproc_dir, services.store.transaction_stats
     )
@@ -100,6 +113,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             _log.warning("sqlite migration failed: %s", type(exc).__name__)
     if services.poller is not None:
         services.poller.start()
+    await services.limiter.start()
     try:
         yield
     finally:

@@ -1,18 +1,24 @@
-"""FastAPI dependencies: the app's services, bearer authentication, permissions, rate limits.
+"""Authentication, rate limits and permissions of the /api/v1 routes.
 
-Every /api/v1 route runs `rate_limit` (router level) and then its `require(permission)`:
-an unauthenticated request is limited by client address before it is refused with 401, an
-authenticated one by its subject (and its role's or route's rule). The token is verified once
-per request and kept on `request.state`.
+`admit(request, permission)` runs before FastAPI reads the body or validates parameters (the
+routes' GuardedRoute class calls it first), so an unauthenticated caller learns nothing from
+422s and pays no body parsing. In order:
+  1. the bearer token's signature and claims (cached, see auth/cache.py);
+  2. one rate-limit decision for its subject (or the client address without a valid token);
+     with Redis the same script says whether the token is revoked: one round trip in all;
+  3. 429, then 401 / 503 (token refused, revocation unknown), then 403.
+A revoked token counts as no token (its request is limited by client address, then refused).
+The verified claims are kept on `request.state`; `require(permission)` returns them.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -23,6 +29,8 @@ from sphinxctl.auth import Claims, Permission, TokenRejected, has_permission
 
 if TYPE_CHECKING:
     from sphinxctl.api.services import ApiServices
+    from sphinxctl.auth.cache import VerifiedTokens
+    from sphinxctl.ratelimit import Decision
 
 _UNSET = object()
 bearer_scheme = HTTPBearer(
@@ -38,34 +46,41 @@ def get_services(request: Request) -> ApiServices:
     return services
 
 
-async def authenticate(request: Request) -> Claims | None:
-    """The verified claims of the request's bearer token, None when there is none or it is bad.
+def _verified_tokens(request: Request) -> VerifiedTokens:
+    tokens: VerifiedTokens = request.app.state.verified_tokens
+    return tokens
 
-    A rejection is remembered on request.state (for the 401 body); verification runs once.
-    """
-    state = request.state
-    cached = getattr(state, "claims", _UNSET)
-    if cached is not _UNSET:
-        return cached if isinstance(cached, Claims) else None
-    claims: Claims | None = None
+
+def _bearer(request: Request) -> str | None:
+    """The bearer token of the request (None without one); a malformed header is remembered
+    as the rejection."""
     header = request.headers.get("authorization")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            state.auth_error = TokenRejected(
-                "malformed-header", "the Authorization header must be `Bearer <token>`"
-            )
-            metrics.AUTH_FAILURES.labels("malformed-header").inc()
-        else:
-            from sphinxctl.auth import verify_token_async
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        request.state.auth_error = TokenRejected(
+            "malformed-header", "the Authorization header must be `Bearer <token>`"
+        )
+        metrics.AUTH_FAILURES.labels("malformed-header").inc()
+        return None
+    return token
 
-            services = get_services(request)
-            try:
-                claims = await verify_token_async(
-                    services.keyset, services.settings.auth, token.strip(), services.revocations
-                )
-            except TokenRejected as exc:
-                state.auth_error = exc
+
+def _signed_claims(request: Request, token: str | None) -> Claims | None:
+    """Signature and claims only (revocation is the caller's next step)."""
+    if token is None:
+        return None
+    try:
+        return _verified_tokens(request).verify(token)
+    except TokenRejected as exc:
+        request.state.auth_error = exc
+        return None
+
+
+def _accept(request: Request, claims: Claims | None) -> Claims | None:
+    state = request.state
     state.claims = claims
     if claims is not None:
         state.principal = claims
@@ -73,25 +88,173 @@ async def authenticate(request: Request) -> Claims | None:
     return claims
 
 
+def _refuse(request: Request, error: TokenRejected) -> None:
+    metrics.AUTH_FAILURES.labels(error.reason).inc()
+    request.state.auth_error = error
+
+
+def _revoked(claims: Claims) -> TokenRejected:
+    return TokenRejected("revoked", f"token {claims.jti} has been revoked")
+
+
+def _unavailable(exc: BaseException | None) -> TokenRejected:
+    cause = type(exc).__name__ if exc is not None else "Redis is unreachable"
+    return TokenRejected(
+        "revocation-unavailable",
+        f"cannot check revocation: {cause}",
+        hint="the revocation store (Redis) is unreachable; tokens are refused until it is back",
+    )
+
+
+async def _revocation_store_says(request: Request, claims: Claims, token: str) -> bool | None:
+    """Ask the revocation store itself: True revoked, False not, None unknown (refused)."""
+    services = get_services(request)
+    if services.revocations is None:
+        return False
+    try:
+        revoked = await services.revocations.is_revoked(claims.jti)
+    except Exception as exc:
+        if _within_grace(request, token):
+            return False
+        _refuse(request, _unavailable(exc))
+        return None
+    if not revoked:
+        _verified_tokens(request).confirmed(token)
+    return bool(revoked)
+
+
+def _within_grace(request: Request, token: str) -> bool:
+    """Redis cannot be asked: accept the token when Redis confirmed it unrevoked shortly
+    before it last answered, and the outage is not too long (see auth/cache.py)."""
+    services = get_services(request)
+    auth = services.settings.auth
+    last_ok = services.limiter.last_ok
+    if auth.revocation_grace_seconds <= 0 or last_ok is None:
+        return False
+    if time.monotonic() - last_ok > auth.revocation_outage_seconds:
+        return False
+    since = last_ok - auth.revocation_grace_seconds
+    return _verified_tokens(request).confirmed_since(token, since)
+
+
+async def authenticate(request: Request) -> Claims | None:
+    """The verified, unrevoked claims of the request's bearer token (None when there is none
+    or it is refused; the reason is kept on request.state.auth_error). Runs once per request."""
+    cached = getattr(request.state, "claims", _UNSET)
+    if cached is not _UNSET:
+        return cached if isinstance(cached, Claims) else None
+    token = _bearer(request)
+    claims = _signed_claims(request, token)
+    if claims is not None and token is not None:
+        revoked = await _revocation_store_says(request, claims, token)
+        if revoked is not False:
+            if revoked:
+                _refuse(request, _revoked(claims))
+            claims = None
+    return _accept(request, claims)
+
+
+async def admit(request: Request, permission: Permission | None) -> Decision:
+    """Authenticate, rate-limit and authorize one /api/v1 request (see the module docstring)."""
+    services = get_services(request)
+    token = _bearer(request)
+    claims = _signed_claims(request, token)
+    in_limiter = bool(request.app.state.revocation_in_limiter)
+    jti = claims.jti if claims is not None and in_limiter else None
+    decision = await _decide(request, services, claims, jti)
+    if claims is not None and token is not None:
+        revoked = decision.revoked
+        if revoked is None:
+            if in_limiter:  # Redis did not answer: the limiter decided locally
+                if _within_grace(request, token):
+                    revoked = False
+                else:
+                    _refuse(request, _unavailable(None))
+            else:
+                revoked = await _revocation_store_says(request, claims, token)
+        elif not revoked:
+            _verified_tokens(request).confirmed(token)
+        if revoked is not False:
+            if revoked:
+                _refuse(request, _revoked(claims))
+                decision = await _decide(request, services, None, None)
+            claims = None
+    _accept(request, claims)
+    _raise_if_limited(request, decision)
+    if permission is not None:
+        _authorize(request, claims, permission)
+    return decision
+
+
+async def _decide(
+    request: Request, services: ApiServices, claims: Claims | None, jti: str | None
+) -> Decision:
+    from sphinxctl.ratelimit import client_key
+
+    api = services.settings.api
+    client = request.client
+    key = client_key(
+        claims.sub if claims else None,
+        client.host if client else None,
+        request.headers.getlist("x-forwarded-for"),
+        api.trusted_proxies,
+    )
+    route = f"{request.method} {route_template(request.scope)}"
+    role = claims.role.value if claims else None
+    return await services.limiter.decide_request(route, role, key, jti=jti)
+
+
+def rate_limit_headers(decision: Decision) -> dict[str, str]:
+    return {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": str(max(0, math.floor(decision.remaining))),
+    }
+
+
+def _raise_if_limited(request: Request, decision: Decision) -> None:
+    if decision.allowed:
+        return
+    metrics.RATE_LIMIT_EXCEEDED.labels(route=route_template(request.scope)).inc()
+    retry = decision.retry_after
+    headers: dict[str, Any] = {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": "0",
+    }
+    if retry is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry)))
+    raise ApiProblem(
+        429,
+        "rate limit exceeded" if retry is not None else "this request can never fit the limit",
+        reference="rate-limited",
+        hint=f"retry after {headers['Retry-After']} s" if retry is not None else None,
+        headers=headers,
+    )
+
+
+def _authorize(request: Request, claims: Claims | None, permission: Permission) -> Claims:
+    if claims is None:
+        raise _unauthorized(getattr(request.state, "auth_error", None))
+    if not has_permission(claims.role, permission):
+        raise ApiProblem(
+            403,
+            f"role {claims.role.value!r} lacks the permission {permission.value!r}",
+            reference="forbidden",
+            hint="use a token of a role that has it (see `sphinxctl auth roles`)",
+            details={"permission": permission.value, "role": claims.role.value},
+        )
+    return claims
+
+
 def require(permission: Permission) -> Callable[..., Awaitable[Claims]]:
-    """A dependency admitting tokens whose role grants `permission` (401 / 403 otherwise)."""
+    """A dependency admitting tokens whose role grants `permission` (401 / 403 otherwise).
+
+    On /api/v1 routes `admit` has already decided; this returns its claims."""
 
     async def dependency(
         request: Request,
         _credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
     ) -> Claims:
-        claims = await authenticate(request)
-        if claims is None:
-            raise _unauthorized(getattr(request.state, "auth_error", None))
-        if not has_permission(claims.role, permission):
-            raise ApiProblem(
-                403,
-                f"role {claims.role.value!r} lacks the permission {permission.value!r}",
-                reference="forbidden",
-                hint="use a token of a role that has it (see `sphinxctl auth roles`)",
-                details={"permission": permission.value, "role": claims.role.value},
-            )
-        return claims
+        return _authorize(request, await authenticate(request), permission)
 
     dependency.__name__ = f"require_{permission.name}"
     return dependency
@@ -114,44 +277,6 @@ def _unauthorized(error: TokenRejected | None) -> ApiProblem:
         hint=error.hint,
         details={"reason": error.reason},
         headers={} if unavailable else {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-    )
-
-
-async def rate_limit(request: Request, response: Response) -> None:
-    """Token bucket per subject (or client address) and rule; 429 with Retry-After."""
-    from sphinxctl.ratelimit import client_key
-
-    services = get_services(request)
-    claims = await authenticate(request)
-    route = f"{request.method} {route_template(request.scope)}"
-    api = services.settings.api
-    client = request.client
-    key = client_key(
-        claims.sub if claims else None,
-        client.host if client else None,
-        request.headers.getlist("x-forwarded-for"),
-        api.trusted_proxies,
-    )
-    role = claims.role.value if claims else None
-    decision = await services.limiter.decide_request(route, role, key)
-    response.headers["RateLimit-Limit"] = str(decision.limit)
-    response.headers["RateLimit-Remaining"] = str(max(0, math.floor(decision.remaining)))
-    if decision.allowed:
-        return
-    metrics.RATE_LIMIT_EXCEEDED.labels(route=route_template(request.scope)).inc()
-    retry = decision.retry_after
-    headers: dict[str, Any] = {
-        "RateLimit-Limit": str(decision.limit),
-        "RateLimit-Remaining": "0",
-    }
-    if retry is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(retry)))
-    raise ApiProblem(
-        429,
-        "rate limit exceeded" if retry is not None else "this request can never fit the limit",
-        reference="rate-limited",
-        hint=f"retry after {headers['Retry-After']} s" if retry is not None else None,
-        headers=headers,
     )
 
 

@@ -68,10 +68,68 @@ def redact_query(query: str) -> str:
     return "&".join(parts)
 
 
+def might_hold_secret(text: str) -> bool:
+    """A cheap pre-check: False means redact_text would change nothing (no JWT, no bearer
+    credential, nothing 64 characters long), so the regex can be skipped."""
+    return len(text) >= 64 or "eyJ" in text or "earer" in text.lower()
+
+
+def scrub(text: str) -> str:
+    """redact_text, skipped when the text cannot hold what it masks."""
+    return redact_text(text) if might_hold_secret(text) else text
+
+
+class _Timestamp:
+    """The ISO timestamp of a log line, re-formatted only when the second changes."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, now: float) -> str:
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{int((now - second) * 1000):03d}Z"
+
+
+_timestamp = _Timestamp()
+
+
+def access_line(fields: dict[str, Any]) -> None:
+    """Write one access line: the same JSON object the formatter writes, built in one pass.
+
+    The caller passes values that are safe already (route templates, numbers, enums) or were
+    scrubbed; nothing is walked or matched again. About a quarter of what log_event costs per
+    line (bench/bench_api.py prints both)."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    now = time.time()
+    line = {
+        "ts": _timestamp(now),
+        "level": "info",
+        "logger": ACCESS_LOGGER,
+        "event": "request",
+        **fields,
+    }
+    record = logger.makeRecord(ACCESS_LOGGER, logging.INFO, "", 0, "request", (), None)
+    record.created = now
+    record.json_line = _dumps(line)
+    logger.handle(record)
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, plus the record's `fields`."""
 
     def format(self, record: logging.LogRecord) -> str:
+        prebuilt = getattr(record, "json_line", None)
+        if prebuilt is not None:
+            return str(prebuilt)
         line: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",

@@ -20,7 +20,7 @@ from fastapi import HTTPException
 
 from sphinxctl import metrics
 from sphinxctl.api.errors import problem_body
-from sphinxctl.api.logs import ACCESS_LOGGER, ERROR_LOGGER, log_event, redact_query
+from sphinxctl.api.logs import ACCESS_LOGGER, ERROR_LOGGER, access_line, redact_query, scrub
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,6 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UNMATCHED_ROUTE = "<unmatched>"
+MAX_CACHED_SERIES = 2048
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -89,16 +90,18 @@ class RequestContextMiddleware:
         self.app = app
         self.on_exception = on_exception
         self.logger = logging.getLogger(ACCESS_LOGGER)
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id, credentials = _scan_headers(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         path = scope.get("path", "")
+
         status = 500
         started = False
 
@@ -122,7 +125,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            if credentials > 1:
+                await _refuse_repeated_credentials(send_wrapper, request_id)
+            else:
+                await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             status = 500
             metrics.ERRORS.labels(component="api", kind="unhandled_exception").inc()
@@ -148,29 +154,40 @@ class RequestContextMiddleware:
     ) -> None:
         route = route_template(scope)
         method = scope.get("method", "")
-        metrics.REQUESTS.labels(route=route, method=method, status=str(status)).inc()
-        metrics.API_LATENCY.labels(route=route, method=method).observe(seconds)
+        series = self._series.get((route, method, status))
+        if series is None:  # labels() takes a lock and builds a key: once per combination
+            series = (
+                metrics.REQUESTS.labels(route=route, method=method, status=str(status)),
+                metrics.API_LATENCY.labels(route=route, method=method),
+            )
+            if len(self._series) < MAX_CACHED_SERIES:
+                self._series[(route, method, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
         if status >= 500:
             metrics.ERRORS.labels(component="api", kind=f"http_{status}").inc()
         if not self.logger.isEnabledFor(logging.INFO):
             return
         principal = state.get("principal") if isinstance(state, MutableMapping) else None
         client = scope.get("client")
-        query = scope.get("query_string", b"").decode("latin-1")
-        log_event(
-            ACCESS_LOGGER,
-            "request",
-            request_id=request_id,
-            method=method,
-            route=route,
-            path=scope.get("path", ""),
-            query=redact_query(query),
-            status=status,
-            duration_ms=round(seconds * 1000, 3),
-            client=client[0] if client else None,
-            sub=getattr(principal, "sub", None),
-            role=getattr(principal, "role", None),
-            user_agent=_header(scope, b"user-agent"),
+        query = scope.get("query_string", b"")
+        sub = getattr(principal, "sub", None)
+        role = getattr(principal, "role", None)
+        agent = _header(scope, b"user-agent")
+        access_line(
+            {
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "path": scrub(scope.get("path", "")),
+                "query": redact_query(query.decode("latin-1")) if query else "",
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "client": client[0] if client else None,
+                "sub": scrub(sub) if sub is not None else None,
+                "role": getattr(role, "value", role),
+                "user_agent": scrub(agent) if agent is not None else None,
+            }
         )
 
 
@@ -194,7 +211,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (
+            not declared.isdigit() or len(declared) > 18 or int(declared) > self.max_bytes
+        ):
             await self._refuse(scope, send)
             return
         received = 0
@@ -230,9 +249,30 @@ class BodyLimitMiddleware:
         await send_json(send, 413, body, [(b"connection", b"close")])
 
 
-def _incoming_request_id(scope: Scope) -> str | None:
-    value = _header(scope, b"x-request-id")
-    return value if value and _REQUEST_ID.match(value) else None
+async def _refuse_repeated_credentials(send: Send, request_id: str) -> None:
+    """400: proxies may disagree about which of several Authorization headers counts."""
+    body = problem_body(
+        "duplicate-authorization",
+        "the request carries more than one Authorization header",
+        request_id,
+        hint="send exactly one `Authorization: Bearer <token>` header",
+    )
+    await send_json(send, 400, body)
+
+
+def _scan_headers(scope: Scope) -> tuple[str, int]:
+    """(request id: the client's when well-formed, else a new one; Authorization count)."""
+    request_id = None
+    authorizations = 0
+    for key, value in scope.get("headers", ()):
+        key = key.lower()
+        if key == b"authorization":
+            authorizations += 1
+        elif key == b"x-request-id" and request_id is None:
+            text = value.decode("latin-1")
+            if _REQUEST_ID.match(text):
+                request_id = text
+    return request_id or uuid.uuid4().hex, authorizations
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

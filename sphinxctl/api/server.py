@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from sphinxctl.settings import Settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# uvloop + httptools (uvicorn's `standard` extra), with JSON bodies on uvicorn's own 400s.
+HTTP_PROTOCOL = "sphinxctl.api.http_protocol:JsonErrorHttpToolsProtocol"
+EVENT_LOOP = "uvloop"
 
 
 class ServeOptions(BaseModel):
@@ -48,10 +51,13 @@ class ServeOptions(BaseModel):
 
 
 def uvicorn_config_kwargs(options: ServeOptions) -> dict[str, Any]:
-    """uvicorn settings shared by both modes: our JSON logs, no server banner header."""
+    """uvicorn settings shared by both modes: uvloop and httptools, our JSON logs (and JSON
+    400s for unparsable requests), no server banner header."""
     return {
         "host": options.host,
         "port": options.port,
+        "http": HTTP_PROTOCOL,
+        "loop": EVENT_LOOP,
         "log_config": None,
         "log_level": options.log_level,
         "access_log": False,

@@ -144,10 +144,19 @@ class AsyncRedisRevocations:
 
     @classmethod
     def from_settings(cls, redis: RedisSettings) -> AsyncRedisRevocations:
+        """A bounded pool: when all `redis.max_connections` are busy, callers queue (up to
+        the timeout) instead of failing with MaxConnectionsError."""
         import redis.asyncio as redis_lib
 
-        url = redis.url.get_secret_value()
-        return cls(redis_lib.Redis.from_url(url, **_options(redis, asyncio=True)))
+        options = _options(redis, asyncio=True)
+        retry = options.pop("retry")
+        pool = redis_lib.BlockingConnectionPool.from_url(
+            redis.url.get_secret_value(),
+            max_connections=redis.max_connections,
+            timeout=max(1.0, redis.timeout_seconds * 4),
+            **options,
+        )
+        return cls(redis_lib.Redis(connection_pool=pool, retry=retry))
 
     async def revoke(self, jti: str, ttl_seconds: int) -> None:
         await self.client.set(KEY_PREFIX + jti, b"1", ex=ttl_seconds)

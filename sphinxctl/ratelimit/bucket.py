@@ -25,7 +25,8 @@ class Decision(BaseModel):
     retry of the same cost could be admitted (0 when allowed; None when the cost exceeds the
     capacity and never can be). reset_after: seconds until the bucket is full again.
     limit: the capacity applied. source: who decided ('redis', 'memory', or while Redis is
-    down the failure mode: 'local', 'fail-open', 'fail-closed').
+    down the failure mode: 'local', 'fail-open', 'fail-closed'). revoked: whether the token
+    id passed along was found revoked (None: not looked up); a revoked token takes nothing.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -36,6 +37,7 @@ class Decision(BaseModel):
     reset_after: float
     limit: int
     source: Source
+    revoked: bool | None = None
 
 
 class BucketState(BaseModel):

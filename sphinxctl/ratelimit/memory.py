@@ -24,8 +24,12 @@ class MemoryBackend:
         clock: Callable[[], float] = time.monotonic,
         max_buckets: int = DEFAULT_MAX_BUCKETS,
         source: Source = "memory",
+        seed: Callable[[str, RateLimitRule, float], BucketState] | None = None,
     ) -> None:
+        """`seed(key, rule, now)` gives a bucket seen for the first time its starting state
+        (default: full)."""
         self._clock = clock
+        self._seed = seed
         self._max = max_buckets
         self._source = source
         self._buckets: OrderedDict[str, BucketState] = OrderedDict()
@@ -33,7 +37,11 @@ class MemoryBackend:
     def decide_now(self, key: str, rule: RateLimitRule, cost: int = 1) -> Decision:
         """Synchronous decision (the async `decide` wraps this)."""
         check_cost(cost)
-        state, decision = take(self._buckets.get(key), rule, cost, self._clock(), self._source)
+        now = self._clock()
+        state = self._buckets.get(key)
+        if state is None and self._seed is not None:
+            state = self._seed(key, rule, now)
+        state, decision = take(state, rule, cost, now, self._source)
         if state is not None:
             self._buckets[key] = state
             self._buckets.move_to_end(key)
@@ -43,6 +51,10 @@ class MemoryBackend:
 
     async def decide(self, key: str, rule: RateLimitRule, cost: int = 1) -> Decision:
         return self.decide_now(key, rule, cost)
+
+    def states(self) -> list[tuple[str, BucketState]]:
+        """Every bucket's last stored state, least recently used first."""
+        return list(self._buckets.items())
 
     def clear(self) -> None:
         self._buckets.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from sphinxctl.settings.base import HexAddress, OptionalSecret, StrictModel, _empty_is_none
 
@@ -17,6 +17,16 @@ class DeployerSettings(StrictModel):
     private_key: OptionalSecret = None
     keystore_path: Annotated[Path | None, BeforeValidator(_empty_is_none)] = None
     keystore_password: OptionalSecret = None
+
+    @field_validator("private_key")
+    @classmethod
+    def _real_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """A raw key must be a valid secp256k1 scalar (not 0x1234, zero, or >= the order)."""
+        if value is not None:
+            from sphinxctl.validation import check_private_key
+
+            check_private_key(value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DeployerSettings:
@@ -131,6 +141,25 @@ class AuthSettings(StrictModel):
     )
     leeway_seconds: int = Field(default=10, ge=0, le=30)
     key_dir: Path = Path(".sphinxctl/keys")
+    token_cache_size: int = Field(
+        default=10_000, ge=0, le=1_000_000, description="Verified tokens kept per process"
+    )
+    token_cache_seconds: float = Field(
+        default=60.0, ge=0, le=3600, description="How long a verified token is kept"
+    )
+    revocation_grace_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="While Redis is unreachable, accept a token Redis confirmed unrevoked at "
+        "most this long before it last answered (0: refuse every token until Redis answers)",
+    )
+    revocation_outage_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="After this long without Redis, refuse every token (revocation unknown)",
+    )
 
     @model_validator(mode="after")
     def _ttl_bounds(self) -> AuthSettings:
@@ -144,7 +173,21 @@ class RedisSettings(StrictModel):
 
     url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     failure_mode: Literal["open", "closed", "local"] = "local"
-    replicas: int = Field(default=1, ge=1, description="API replicas sharing the limits")
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        description="API processes sharing the limits until the first replica heartbeat "
+        "answers (then the live count registered in Redis is used)",
+    )
+    heartbeat_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often each API process registers in Redis"
+    )
+    max_connections: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Redis connections per process; callers beyond it queue for one",
+    )
     timeout_seconds: float = Field(default=0.5, gt=0)
     reconnect_interval_seconds: float = Field(
         default=1.0, gt=0, description="While Redis is down, how often to try it again"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -263,8 +264,13 @@ def test_metrics_label_route_templates_never_raw_paths(
     assert "/no/such/path" not in text
 
 
-def test_readiness_names_every_failed_part(client: TestClient) -> None:
-    response = client.get("/health/ready")
+def test_readiness_names_every_failed_part_to_admins_only(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    for headers in ({}, auth(tokens["viewer"]), auth(tokens["admin"] + "x")):
+        bare = client.get("/health/ready", headers=headers)
+        assert bare.status_code == 503 and bare.json() == {"ready": False}
+    response = client.get("/health/ready", headers=auth(tokens["admin"]))
     assert response.status_code == 503
     report = response.json()
     assert report["ready"] is False
@@ -348,15 +354,22 @@ def test_redis_down_fails_closed_for_tokens_and_readiness_names_it(
     root, settings = project
     with RedisServer() as redis:
         settings.redis.url = SecretStr(redis.url)
+        settings.auth.revocation_grace_seconds = 0.5
         with TestClient(create_app(settings, root, poll_interval=3600)) as client:
-            assert (
-                client.get("/api/v1/auth/whoami", headers=auth(tokens["viewer"])).status_code == 200
-            )
+            assert client.get("/api/v1/auth/whoami", headers=auth(tokens["operator"])).is_success
+            time.sleep(0.6)  # the operator's confirmation is now older than the grace
+            for role in ("viewer", "admin"):
+                assert client.get("/api/v1/auth/whoami", headers=auth(tokens[role])).is_success
             redis.kill()
-            refused = client.get("/api/v1/auth/whoami", headers=auth(tokens["viewer"]))
+            # a token Redis did not confirm unrevoked within the grace is refused ...
+            refused = client.get("/api/v1/auth/whoami", headers=auth(tokens["operator"]))
             assert refused.status_code == 503
             assert refused.json()["details"]["reason"] == "revocation-unavailable"
-            assert "redis" in client.get("/health/ready").json()["failed"]
+            # ... one it confirmed within auth.revocation_grace_seconds is still accepted
+            grace = client.get("/api/v1/auth/whoami", headers=auth(tokens["viewer"]))
+            assert grace.status_code == 200
+            ready = client.get("/health/ready", headers=auth(tokens["admin"]))
+            assert "redis" in ready.json()["failed"]
             assert client.get("/health").status_code == 200
             assert sample("sphinxos_rate_limit_fallback_active") == 1.0
             redis.start()

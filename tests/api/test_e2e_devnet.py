@@ -213,15 +213,19 @@ def test_contracts_lists_every_deployment(api: httpx.Client, tokens: dict[str, s
 
 
 def test_readiness_turns_503_when_an_anvil_node_stops(
-    api: httpx.Client, devnet: DevnetProject
+    api: httpx.Client, devnet: DevnetProject, tokens: dict[str, str]
 ) -> None:
-    ready = api.get("/health/ready")
+    admin = auth(tokens["admin"])
+    ready = api.get("/health/ready", headers=admin)
     assert ready.status_code == 200, ready.text
     assert wait_for(lambda: metric(api, 'sphinxos_blockchain_connected{chain="polygon"}') == 1.0)
     assert metric(api, 'sphinxos_gas_price_gwei{chain="ethereum"}') is not None
     devnet.stop_node("polygon")
     try:
-        down = api.get("/health/ready")
+        # the report is cached for a second: poll until the probe sees the node gone
+        assert wait_for(lambda: api.get("/health/ready").status_code == 503)
+        assert api.get("/health/ready").json() == {"ready": False}  # a probe sees no details
+        down = api.get("/health/ready", headers=admin)
         assert down.status_code == 503
         report = down.json()
         assert "chain:polygon" in report["failed"]

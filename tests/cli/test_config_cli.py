@@ -160,3 +160,36 @@ def test_version_flag() -> None:
 
     code, out, _ = run("--version")
     assert code == 0 and __version__ in out
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "0x1234",
+        "0x" + "00" * 32,
+        "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141",  # the order n
+        "0x" + "ff" * 32,
+        "0x" + "zz" * 32,
+    ],
+)
+def test_config_validate_rejects_a_deployer_key_that_is_not_a_secp256k1_key(
+    config_dir: Path, clean_env: pytest.MonkeyPatch, key: str
+) -> None:
+    env = {
+        "SPHINX_DEPLOYER_KEY": key,
+        "SPHINX_JWT_SECRET": "z" * 48,
+        "SPHINX_GRAFANA_PASSWORD": "pw",
+        "DATABASE_URL": "postgresql://u@db/sphinx",
+    }
+    code, out, err = run("-e", "mainnet", "--config-dir", str(config_dir), "config", "validate",
+                         env=env)  # fmt: skip
+    assert code == 2
+    assert "deployer.private_key" in err and "secp256k1" in err
+    assert key[2:] not in out + err  # the key itself is never printed
+    # n - 1, the largest valid key, passes
+    env["SPHINX_DEPLOYER_KEY"] = (
+        "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140"
+    )
+    code, _, err = run("-e", "mainnet", "--config-dir", str(config_dir), "config", "validate",
+                       env=env)  # fmt: skip
+    assert code == 0, err

@@ -1,4 +1,10 @@
-"""GET /health (liveness, no I/O) and GET /health/ready (every dependency, 503 naming failures)."""
+"""GET /health (liveness, no I/O) and GET /health/ready (every dependency, 503 when one fails).
+
+Readiness is computed at most once per READY_CACHE_SECONDS per process, however many probes
+ask at once (they share one computation), so probes cannot fan out to the RPC endpoints. The
+probe (no token) gets a bare `{"ready": ...}`; the full report, which names hosts and driver
+errors, goes to callers with an admin token only.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from sphinxctl import __version__
-from sphinxctl.api.dependencies import get_services
+from sphinxctl.api.dependencies import authenticate, get_services
 from sphinxctl.api.schemas import (
     ChainReadiness,
     ComponentReadiness,
@@ -19,11 +26,46 @@ from sphinxctl.api.schemas import (
     Liveness,
     ReadinessReport,
 )
+from sphinxctl.auth import Role
 
 if TYPE_CHECKING:
     from sphinxctl.api.services import ApiServices
 
 router = APIRouter(tags=["operations"])
+READY_CACHE_SECONDS = 1.0
+
+
+class ReadinessStatus(BaseModel):
+    """What a probe sees of /health/ready."""
+
+    ready: bool
+
+
+class ReadinessCache:
+    """The last readiness report for `ttl` seconds; concurrent callers share one computation."""
+
+    def __init__(self, ttl: float = READY_CACHE_SECONDS) -> None:
+        self.ttl = ttl
+        self.computed = 0
+        self._report: ReadinessReport | None = None
+        self._at = float("-inf")
+        self._running: asyncio.Future[ReadinessReport] | None = None
+
+    async def get(self, services: ApiServices) -> ReadinessReport:
+        if self._report is not None and time.monotonic() - self._at < self.ttl:
+            return self._report
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._refresh(services))
+        return await asyncio.shield(self._running)
+
+    async def _refresh(self, services: ApiServices) -> ReadinessReport:
+        try:
+            report = await readiness(services)
+            self.computed += 1
+            self._report, self._at = report, time.monotonic()
+            return report
+        finally:
+            self._running = None
 
 
 @router.get("/health", response_model=Liveness, summary="Liveness")
@@ -34,14 +76,27 @@ async def health() -> Liveness:
 
 @router.get(
     "/health/ready",
-    response_model=ReadinessReport,
+    response_model=ReadinessReport | ReadinessStatus,
     summary="Readiness",
-    responses={503: {"model": ReadinessReport, "description": "Not ready: `failed` says why"}},
+    responses={
+        503: {
+            "model": ReadinessReport | ReadinessStatus,
+            "description": "Not ready (with an admin token, `failed` says why)",
+        }
+    },
 )
 async def ready(request: Request) -> JSONResponse:
-    """Chains (reachable, chain id, head, latency), Redis, the database, deployed contracts."""
-    report = await readiness(get_services(request))
-    return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.ready else 503)
+    """Chains (reachable, chain id, head, latency), Redis, the database, deployed contracts:
+    `{"ready": ...}` for a probe, the whole report for an admin token (cached ~1 s)."""
+    cache: ReadinessCache | None = getattr(request.app.state, "readiness_cache", None)
+    if cache is None:
+        cache = request.app.state.readiness_cache = ReadinessCache()
+    report = await cache.get(get_services(request))
+    status = 200 if report.ready else 503
+    claims = await authenticate(request) if request.headers.get("authorization") else None
+    if claims is None or claims.role is not Role.admin:
+        return JSONResponse({"ready": report.ready}, status_code=status)
+    return JSONResponse(report.model_dump(mode="json"), status_code=status)
 
 
 async def readiness(services: ApiServices) -> ReadinessReport:

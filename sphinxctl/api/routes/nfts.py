@@ -129,7 +129,7 @@ def rarity_snapshot(
 
 
 @router.get(
-    "/{chain}/{token_id:int}/rarity-proof",
+    "/{chain}/{token_id:uint256}/rarity-proof",
     response_model=RarityProof,
     summary="Merkle proof of a token's rarity",
     **protected(Permission.nfts_read),
@@ -195,7 +195,7 @@ def mint(
 
 
 @router.get(
-    "/{chain}/{token_id:int}",
+    "/{chain}/{token_id:uint256}",
     response_model=Token,
     summary="Read a token",
     **protected(Permission.nfts_read),
