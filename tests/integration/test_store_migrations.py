@@ -27,6 +27,8 @@ TABLES = {
     "audit_chain_head",
     "rarity_snapshots",
     "rarity_leaves",
+    "rarity_nodes",
+    "rarity_jobs",
     "transactions",
 }
 

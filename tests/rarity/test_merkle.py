@@ -11,7 +11,7 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sphinxctl.api.merkle import (
+from sphinxctl.rarity.merkle import (
     MerkleTree,
     RarityLeaf,
     hash_pair,
