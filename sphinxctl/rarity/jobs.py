@@ -252,3 +252,29 @@ class SnapshotJobs:
             published = Publisher(self.store, self.gateway, job, self.owner, self.faults).publish()
             job = self._set(job, notify, published=True, publish_tx=published.tx_hash)
         return self._set(job, notify, status="succeeded", phase="done", error=None)
+
+
+def snapshot(
+    jobs: SnapshotJobs,
+    chain: str,
+    *,
+    publish: bool,
+    actor: str,
+    role: str,
+    on_progress: Progress | None = None,
+    poll_seconds: float = 0.5,
+) -> JobView:
+    """Submit and run a snapshot to its end in this process (the CLI's path); when a live job
+    of another process already covers it, follow that job until it ends instead."""
+    import time
+
+    job, run = jobs.submit(chain, publish=publish, actor=actor, role=role)
+    notify = on_progress or (lambda _view: None)
+    notify(job)
+    if run:
+        return jobs.run(job.job_id, notify)
+    while job.status in ("queued", "running"):
+        time.sleep(poll_seconds)
+        job = jobs.get(chain, job.job_id)
+        notify(job)
+    return job
