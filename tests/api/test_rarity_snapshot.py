@@ -186,9 +186,7 @@ def cli_snapshot(config_dir: Path, crash_at: str | None = None) -> subprocess.Co
 # Points a publish passes: journaled (signed and journaled, not broadcast: the rerun sends the
 # same bytes), broadcast (mined by anvil's automine, not recorded: the rerun finds the root on
 # chain), recorded:2 (published and recorded, the job not yet marked done).
-@pytest.mark.parametrize(
-    "crash_at", ["journaled:1", "broadcast:1", "recorded:2"]
-)
+@pytest.mark.parametrize("crash_at", ["journaled:1", "broadcast:1", "recorded:2"])
 def test_cli_snapshot_killed_at_each_publish_step_reruns_to_one_set_rarity_root(
     devnet: DevnetProject, crash_at: str
 ) -> None:
@@ -214,3 +212,50 @@ def test_cli_snapshot_killed_at_each_publish_step_reruns_to_one_set_rarity_root(
         sent = [t for t in store.list_transactions(chain="ethereum") if t.kind == "rarity_publish"]
         assert [(t.tx_hash, t.status) for t in sent] == [(job["tx_hash"], "confirmed")]
         assert store.verify_audit().ok
+
+
+class RefusingBigBatches:
+    """Fault injection (no real node refuses on demand): forwards to the real client, but
+    answers an error, as a node over its eth_call gas cap would, for any aggregate3 call
+    carrying more than `limit` calls."""
+
+    def __init__(self, client: Any, limit: int) -> None:
+        self.client, self.limit, self.refused = client, limit, 0
+        self.name = client.name
+
+    def code(self, address: str) -> str:
+        return str(self.client.code(address))
+
+    def call(self, tx: dict[str, Any]) -> str:
+        from sphinxctl.chains.rpc import RpcError
+
+        calls = int(tx["data"][10 + 64 : 10 + 128], 16)  # the array length after its offset
+        if calls > self.limit:
+            self.refused += 1
+            raise RpcError("eth_call", -32000, "out of gas: gas required exceeds allowance")
+        return str(self.client.call(tx))
+
+
+def test_reader_batches_skips_missing_tokens_and_splits_refused_batches(
+    devnet: DevnetProject,
+) -> None:
+    from sphinxctl.chains.rpc import ChainClient
+    from sphinxctl.rarity.errors import MulticallMissing
+    from sphinxctl.rarity.reads import ScoreReader
+
+    with devnet.snapshot():
+        scores = mint(devnet, 1000)
+        client = ChainClient(devnet.settings.chains["ethereum"])
+        reader = ScoreReader(client, nft(devnet), batch_size=250)
+        assert reader.total_minted() == 1000
+        assert reader.scores(list(range(1, 1003))) == scores  # 1001 and 1002 do not exist
+        assert reader.round_trips == 1 + 1 + 5  # totalMinted, code check, ceil(1002 / 250)
+
+        refusing = RefusingBigBatches(client, limit=100)
+        split = ScoreReader(refusing, nft(devnet), batch_size=250)  # type: ignore[arg-type]
+        assert split.scores(list(range(1, 1001))) == scores
+        assert refusing.refused == 4 * 3  # each 250 refused, then both of its 125 halves
+
+        nowhere = ScoreReader(client, nft(devnet), multicall="0x" + "5e" * 20)
+        with pytest.raises(MulticallMissing):
+            nowhere.scores([1])
