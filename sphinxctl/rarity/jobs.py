@@ -153,33 +153,36 @@ class SnapshotJobs:
         if total == 0:
             raise NothingMinted(f"no token has been minted on {chain} yet")
         now = datetime.now(UTC)
-        active = self.store.snapshots.active_job(chain)
-        if active is not None and not owner_gone(active.owner, active.lease_until, now):
-            if active.publish != publish:
-                raise SnapshotJobBusy(
-                    f"snapshot job {active.id} is running on {chain} (publish={active.publish})"
+        for _attempt in range(3):  # another replica may create or finish one meanwhile
+            active = self.store.snapshots.active_job(chain)
+            if active is not None and not owner_gone(active.owner, active.lease_until, now):
+                if active.publish != publish:
+                    raise SnapshotJobBusy(
+                        f"snapshot job {active.id} is running on {chain} (publish={active.publish})"
+                    )
+                return view(active), False
+            if active is not None:
+                won = self.store.snapshots.take_over(
+                    active.id,
+                    previous_owner=active.owner,
+                    owner=self.owner,
+                    lease_until=now + self.lease,
                 )
-            return view(active), False
-        if active is not None:
-            won = self.store.snapshots.take_over(
-                active.id,
-                previous_owner=active.owner,
+                current = self.store.snapshots.get_job(active.id)
+                assert current is not None
+                return view(current), won
+            job = self.store.snapshots.create_job(
+                chain,
+                publish=publish,
+                actor=actor,
+                role=role,
                 owner=self.owner,
                 lease_until=now + self.lease,
+                total=total,
             )
-            current = self.store.snapshots.get_job(active.id)
-            assert current is not None
-            return view(current), won
-        job = self.store.snapshots.create_job(
-            chain,
-            publish=publish,
-            actor=actor,
-            role=role,
-            owner=self.owner,
-            lease_until=now + self.lease,
-            total=total,
-        )
-        return view(job), True
+            if job is not None:
+                return view(job), True
+        raise SnapshotJobBusy(f"snapshot jobs on {chain} keep changing; try again")
 
     def run(self, job_id: str, on_progress: Progress | None = None) -> JobView:
         """Run (or resume) a job this process owns to its end; failures are recorded on the job

@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
+from sphinxctl.errors import StoreError
 from sphinxctl.store import rarity
 from sphinxctl.store.schema import rarity_jobs
 
@@ -99,8 +101,9 @@ class Snapshots:
         owner: str,
         lease_until: datetime,
         total: int = 0,
-    ) -> SnapshotJob:
-        """A new job, already running under `owner`."""
+    ) -> SnapshotJob | None:
+        """A new job, already running under `owner`; None when the chain already has a queued
+        or running job (a unique index holds one per chain across replicas)."""
         now = datetime.now(UTC)
         values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
@@ -127,7 +130,12 @@ class Snapshots:
                 conn.execute(select(rarity_jobs).where(rarity_jobs.c.id == values["id"])).one()
             )
 
-        return self._store._write(work)
+        try:
+            return self._store._write(work)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sa_exc.IntegrityError):
+                return None
+            raise
 
     def get_job(self, job_id: str) -> SnapshotJob | None:
         with self._store._tx(read_only=True) as conn:

@@ -1,6 +1,6 @@
 """Snapshot trees and jobs in the store, on SQLite and PostgreSQL: proofs read from the stored
 nodes equal the tree's, saving a root twice stores it once, ranks come per token, and a job
-write by a process that lost the job changes nothing."""
+write by a process that lost the job changes nothing; one active job per chain."""
 
 from __future__ import annotations
 
@@ -50,7 +50,12 @@ def test_a_job_write_from_a_process_that_lost_the_job_changes_nothing(
     job = jobs.create_job(
         "polygon", publish=True, actor="op", role="operator", owner="a", lease_until=LEASE
     )
+    assert job is not None
     assert jobs.active_job("polygon") == job and jobs.active_job("ethereum") is None
+    twin = jobs.create_job(
+        "polygon", publish=True, actor="op", role="operator", owner="z", lease_until=LEASE
+    )
+    assert twin is None  # one active job per chain, whoever asks
     assert jobs.update_job(job.id, "a", phase="reading", done=10)
     assert jobs.take_over(job.id, previous_owner="a", owner="b", lease_until=LEASE)
     assert not jobs.take_over(job.id, previous_owner="a", owner="c", lease_until=LEASE)
@@ -62,4 +67,8 @@ def test_a_job_write_from_a_process_that_lost_the_job_changes_nothing(
     assert current.error == {"error": "x"} and current.publish_tx == "0x" + "cd" * 32
     assert jobs.update_job(job.id, "b", status="succeeded")
     assert jobs.active_job("polygon") is None
+    after = jobs.create_job(
+        "polygon", publish=False, actor="op", role="operator", owner="z", lease_until=LEASE
+    )
+    assert after is not None and jobs.active_job("polygon") == after
     assert jobs.get_job("f" * 32) is None

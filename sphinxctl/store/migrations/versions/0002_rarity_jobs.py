@@ -60,6 +60,16 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_rarity_jobs_chain_status", "rarity_jobs", ["chain", "status"])
+    # At most one queued or running job per chain, whichever replica creates it.
+    active = sa.text("status IN ('queued', 'running')")
+    op.create_index(
+        "uq_rarity_jobs_active_chain",
+        "rarity_jobs",
+        ["chain"],
+        unique=True,
+        postgresql_where=active,
+        sqlite_where=active,
+    )
     op.create_table(
         "rarity_nodes",
         sa.Column("snapshot_id", BigId, nullable=False),
@@ -80,5 +90,6 @@ def downgrade() -> None:
     with op.batch_alter_table("rarity_leaves") as batch:
         batch.drop_column("node_index")
     op.drop_table("rarity_nodes")
+    op.drop_index("uq_rarity_jobs_active_chain", table_name="rarity_jobs")
     op.drop_index("ix_rarity_jobs_chain_status", table_name="rarity_jobs")
     op.drop_table("rarity_jobs")
