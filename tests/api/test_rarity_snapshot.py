@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,13 @@ def mint(devnet: DevnetProject, count: int, chain: str = "ethereum") -> dict[int
     return mint_collection(devnet.settings.chains[chain].rpc_urls[0], nft(devnet, chain), count)
 
 
+@pytest.fixture(scope="module")
+def collection(devnet: DevnetProject) -> Iterator[dict[int, int]]:
+    """5,000 tokens on ethereum for this module (each test reverts what it does on top)."""
+    with devnet.snapshot():
+        yield mint(devnet, 5000)
+
+
 def root_updates(devnet: DevnetProject, root: str, chain: str = "ethereum") -> int:
     """How many setRarityRoot transactions set `root` (RarityRootUpdated logs)."""
     flt = {"address": nft(devnet, chain), "fromBlock": "0x0", "toBlock": "latest",
@@ -51,11 +59,14 @@ def onchain_root(devnet: DevnetProject, chain: str = "ethereum") -> str:
 
 
 def test_5000_token_snapshot_is_published_once_and_its_proofs_verify_on_chain(
-    live_api: LiveServer, devnet: DevnetProject, tokens: dict[str, str]
+    live_api: LiveServer,
+    devnet: DevnetProject,
+    tokens: dict[str, str],
+    collection: dict[int, int],
 ) -> None:
     api = httpx.Client(base_url=live_api.url, timeout=60)
+    scores = collection
     with devnet.snapshot():
-        scores = mint(devnet, 5000)
         started = api.post(
             "/api/v1/nfts/ethereum/rarity-snapshot",
             params={"publish": "true"},
@@ -96,7 +107,10 @@ def test_5000_token_snapshot_is_published_once_and_its_proofs_verify_on_chain(
 
 
 def test_unknown_chain_empty_collection_and_unknown_job_are_clear_4xx(
-    live_api: LiveServer, devnet: DevnetProject, tokens: dict[str, str]
+    live_api: LiveServer,
+    devnet: DevnetProject,
+    tokens: dict[str, str],
+    collection: dict[int, int],
 ) -> None:
     api = httpx.Client(base_url=live_api.url, timeout=30)
     operator = auth(tokens["operator"])
@@ -112,7 +126,6 @@ def test_unknown_chain_empty_collection_and_unknown_job_are_clear_4xx(
     malformed = api.get("/api/v1/nfts/ethereum/rarity-snapshot/not-a-job", headers=operator)
     assert malformed.status_code == 422
     with devnet.snapshot():
-        mint(devnet, 3)
         job = take_snapshot(api, tokens["operator"], "ethereum", publish=False)
         assert job["published"] is False and job["tx_hash"] is None
         elsewhere = api.get(
@@ -127,7 +140,7 @@ def clean_environ(**extra: str) -> dict[str, str]:
 
 
 def test_server_killed_mid_snapshot_then_rerun_publishes_exactly_once(
-    devnet: DevnetProject, tokens: dict[str, str]
+    devnet: DevnetProject, tokens: dict[str, str], collection: dict[int, int]
 ) -> None:
     from sphinxctl.settings import load_settings
     from sphinxctl.store import Store
@@ -135,7 +148,6 @@ def test_server_killed_mid_snapshot_then_rerun_publishes_exactly_once(
     config_dir = devnet.variant()
     settings = load_settings("local", config_dir).settings
     with devnet.snapshot():
-        mint(devnet, 5000)
         with ServeProcess(config_dir, env=clean_environ()) as first:
             started = httpx.post(
                 f"{first.url}/api/v1/nfts/ethereum/rarity-snapshot",
@@ -188,21 +200,20 @@ def cli_snapshot(config_dir: Path, crash_at: str | None = None) -> subprocess.Co
 # chain), recorded:2 (published and recorded, the job not yet marked done).
 @pytest.mark.parametrize("crash_at", ["journaled:1", "broadcast:1", "recorded:2"])
 def test_cli_snapshot_killed_at_each_publish_step_reruns_to_one_set_rarity_root(
-    devnet: DevnetProject, crash_at: str
+    devnet: DevnetProject, collection: dict[int, int], crash_at: str
 ) -> None:
     from sphinxctl.settings import load_settings
     from sphinxctl.store import Store
 
     config_dir = devnet.variant()
     with devnet.snapshot():
-        mint(devnet, 300)
         crashed = cli_snapshot(config_dir, crash_at)
         assert crashed.returncode == -signal.SIGKILL, crashed.stderr
         rerun = cli_snapshot(config_dir)
         assert rerun.returncode == 0, rerun.stderr
         job: dict[str, Any] = json.loads(rerun.stdout)
         assert job["status"] == "succeeded" and job["published"] is True
-        assert job["attempts"] == 2 and job["leaf_count"] == 300
+        assert job["attempts"] == 2 and job["leaf_count"] == len(collection)
         assert onchain_root(devnet) == job["root"]
         assert root_updates(devnet, job["root"]) == 1
     settings = load_settings("local", config_dir).settings
@@ -237,25 +248,24 @@ class RefusingBigBatches:
 
 
 def test_reader_batches_skips_missing_tokens_and_splits_refused_batches(
-    devnet: DevnetProject,
+    devnet: DevnetProject, collection: dict[int, int]
 ) -> None:
     from sphinxctl.chains.rpc import ChainClient
     from sphinxctl.rarity.errors import MulticallMissing
     from sphinxctl.rarity.reads import ScoreReader
 
-    with devnet.snapshot():
-        scores = mint(devnet, 1000)
-        client = ChainClient(devnet.settings.chains["ethereum"])
-        reader = ScoreReader(client, nft(devnet), batch_size=250)
-        assert reader.total_minted() == 1000
-        assert reader.scores(list(range(1, 1003))) == scores  # 1001 and 1002 do not exist
-        assert reader.round_trips == 1 + 1 + 5  # totalMinted, code check, ceil(1002 / 250)
+    scores = {t: collection[t] for t in range(4001, 5001)}
+    client = ChainClient(devnet.settings.chains["ethereum"])
+    reader = ScoreReader(client, nft(devnet), batch_size=250)
+    assert reader.total_minted() == 5000
+    assert reader.scores(list(range(4001, 5003))) == scores  # 5001 and 5002 do not exist
+    assert reader.round_trips == 1 + 1 + 5  # totalMinted, code check, ceil(1002 / 250)
 
-        refusing = RefusingBigBatches(client, limit=100)
-        split = ScoreReader(refusing, nft(devnet), batch_size=250)  # type: ignore[arg-type]
-        assert split.scores(list(range(1, 1001))) == scores
-        assert refusing.refused == 4 * 3  # each 250 refused, then both of its 125 halves
+    refusing = RefusingBigBatches(client, limit=100)
+    split = ScoreReader(refusing, nft(devnet), batch_size=250)  # type: ignore[arg-type]
+    assert split.scores(list(range(4001, 5001))) == scores
+    assert refusing.refused == 4 * 3  # each 250 refused, then both of its 125 halves
 
-        nowhere = ScoreReader(client, nft(devnet), multicall="0x" + "5e" * 20)
-        with pytest.raises(MulticallMissing):
-            nowhere.scores([1])
+    nowhere = ScoreReader(client, nft(devnet), multicall="0x" + "5e" * 20)
+    with pytest.raises(MulticallMissing):
+        nowhere.scores([1])
