@@ -196,7 +196,8 @@ class SnapshotJobs:
         except LostJob:
             raise
         except SphinxError as exc:
-            self._set(job, notify, status="failed", phase="failed", error=exc.to_dict())
+            error = {k: v for k, v in exc.to_dict().items() if k != "exit_code"}
+            self._set(job, notify, status="failed", phase="failed", error=error)
             raise
         except Exception as exc:
             error = {"error": "internal-error", "message": f"{type(exc).__name__}: {exc}"}
@@ -219,7 +220,7 @@ class SnapshotJobs:
         fields["lease_until"] = datetime.now(UTC) + self.lease
         if not self.store.snapshots.update_job(job.id, self.owner, **fields):
             raise LostJob(f"rarity snapshot job {job.id} was taken over by another process")
-        updated = job.model_copy(update=fields)
+        updated = job.model_copy(update={**fields, "updated_at": datetime.now(UTC)})
         notify(view(updated))
         return updated
 
