@@ -197,8 +197,9 @@ def cli_snapshot(config_dir: Path, crash_at: str | None = None) -> subprocess.Co
 
 # Points a publish passes: journaled (signed and journaled, not broadcast: the rerun sends the
 # same bytes), broadcast (mined by anvil's automine, not recorded: the rerun finds the root on
-# chain), recorded:2 (published and recorded, the job not yet marked done).
-@pytest.mark.parametrize("crash_at", ["journaled:1", "broadcast:1", "recorded:2"])
+# chain). `recorded:2` (published and recorded, the job not marked done) takes the same path
+# as `broadcast` on the rerun, so it is left out to keep the suite lean.
+@pytest.mark.parametrize("crash_at", ["journaled:1", "broadcast:1"])
 def test_cli_snapshot_killed_at_each_publish_step_reruns_to_one_set_rarity_root(
     devnet: DevnetProject, collection: dict[int, int], crash_at: str
 ) -> None:
