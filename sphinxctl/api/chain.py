@@ -289,12 +289,14 @@ class ChainGateway:
         *args: Any,
         on_sent: Callable[[str], None] | None = None,
         as_minter: bool = False,
+        on_signed: Callable[[str, str], None] | None = None,
     ) -> TxOutcome:
         """Simulate, sign, send and wait for one contract call from the API's signer (the
         minter key for mints when one is configured).
 
         A call the chain would refuse raises ApiProblem 409 naming the contract's error, and
-        nothing is sent. `on_sent(tx_hash)` runs right after the broadcast (to record it).
+        nothing is sent. `on_sent(tx_hash)` runs right after the broadcast (to record it);
+        `on_signed(tx_hash, raw)` right before it (a write-ahead journal of the signed bytes).
         """
         from sphinxctl.chains.fees import quote_fees
         from sphinxctl.chains.rpc import RpcError
@@ -342,6 +344,8 @@ class ChainGateway:
                     "value": 0,
                 }
             )
+            if on_signed is not None:
+                on_signed(signed.tx_hash, signed.raw)
             try:
                 client.send_raw(signed.raw)
             except RpcError as exc:

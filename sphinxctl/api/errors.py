@@ -55,6 +55,9 @@ def status_for(exc: SphinxError) -> int:
     """The HTTP status a domain error maps to."""
     if isinstance(exc, ApiProblem):
         return exc.status
+    declared = getattr(exc, "http_status", None)  # a domain error that names its own status
+    if isinstance(declared, int):
+        return declared
     if isinstance(exc, AuthError):
         return 401
     if isinstance(exc, StoreError):

@@ -2,9 +2,11 @@
 
 State (`<chain>.json`, dumped by anvil on shutdown and every few seconds), logs (`<chain>.log`)
 and pids (`<chain>.pid`) live under `settings.devnet.state_dir` (relative to the project root).
-`up` is idempotent (running nodes are left alone), `down` stops nodes with SIGTERM so anvil
-writes its state, then SIGKILL after a grace period. A node already answering on its port with
-the right chain id (started by someone else) counts as running but is never stopped by us.
+`up` is idempotent (running nodes are left alone) and places Multicall3's runtime code at its
+canonical address on every node (anvil_setCode; compiled here from contracts/local/); `down`
+stops nodes with SIGTERM so anvil writes its state, then SIGKILL after a grace period. A node
+already answering on its port with the right chain id (started by someone else) counts as
+running but is never stopped by us.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from sphinxctl.settings import ChainSettings, Settings
 ANVIL_RELATIVE = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 STATE_INTERVAL_SECONDS = 5
 STOP_GRACE_SECONDS = 10.0
+# Where Multicall3 lives on Ethereum, Polygon, Arbitrum and most other chains; the devnet
+# carries our own aggregate3-compatible build (contracts/local/Multicall3.sol) at the same place.
+MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
 
 Notify = Callable[[str], None]
 
@@ -268,7 +273,47 @@ def devnet_up(
             )
         if pending:
             time.sleep(0.05)
+    install_multicall(settings, project_root, notify=say)
     return devnet_status(settings, project_root)
+
+
+def _rpc(port: int, method: str, *params: Any) -> Any:
+    import requests
+
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+    reply = requests.post(_url(port), json=body, timeout=10).json()
+    if "error" in reply:
+        raise ChainError(f"devnet port {port}: {method} failed: {reply['error']}")
+    return reply.get("result")
+
+
+def install_multicall(
+    settings: Settings, project_root: Path, *, notify: Notify | None = None
+) -> list[str]:
+    """Put Multicall3 (aggregate3) at its canonical address on every devnet node that lacks it;
+    returns the chains it was installed on. Its runtime code comes from the compiled artifacts
+    (compiled on demand, cached in build/)."""
+    from sphinxctl.solidity.compiler import compile_contracts
+
+    runtime: str | None = None
+    installed: list[str] = []
+    for chain in devnet_chains(settings):
+        assert chain.devnet_port is not None
+        code = _rpc(chain.devnet_port, "eth_getCode", MULTICALL3_ADDRESS, "latest")
+        if runtime is None:
+            artifact = compile_contracts(project_root).artifacts.get("Multicall3")
+            if artifact is None:
+                raise ConfigError(
+                    "contracts/local/Multicall3.sol is missing from the compiled contracts",
+                    reference="multicall-missing",
+                )
+            runtime = "0x" + artifact.deployed_bytecode.removeprefix("0x")
+        if str(code).lower() == runtime.lower():
+            continue
+        (notify or (lambda _m: None))(f"placing Multicall3 at {MULTICALL3_ADDRESS} on {chain.name}")
+        _rpc(chain.devnet_port, "anvil_setCode", MULTICALL3_ADDRESS, runtime)
+        installed.append(chain.name)
+    return installed
 
 
 def ensure_devnet(settings: Settings, project_root: Path, notify: Notify | None = None) -> bool:

@@ -33,6 +33,12 @@ API (all models are pydantic, in sphinxctl.store.models)::
     store.get_snapshot_proof(chain, token_id, root=None, published_only=False)
         -> SnapshotProof | None
     store.mark_snapshot_published(chain, root, tx_hash) -> RaritySnapshot
+    # At collection scale (store/snapshots.py): the tree's nodes instead of per-leaf proofs
+    # (get_snapshot_proof reads ~log2(n) nodes), ranks per token, snapshot jobs.
+    store.snapshots.save_tree(chain, tree, created_by=None) -> RaritySnapshot
+    store.snapshots.ranks(chain, token_ids, published_only=True) -> dict[int, int]
+    store.snapshots.create_job(...) / get_job(id) / active_job(chain) / take_over(...) /
+        update_job(id, owner, **fields)          # owner compare-and-set: a lost job is not written
 
     # Transactions the API sends, feeding the transaction metrics from data.
     store.record_transaction(chain, tx_hash, kind, value_wei=0, decimals=18,

@@ -1,4 +1,9 @@
-"""Rarity snapshots and their leaves, so every API replica serves the same proofs for a root."""
+"""Rarity snapshots and their leaves, so every API replica serves the same proofs for a root.
+
+Two layouts: `save` keeps each leaf's proof (small snapshots, 0001); `save_tree` keeps the
+flat Merkle node array in rarity_nodes and each leaf's node index, and a proof is then read as
+the ~log2(n) sibling nodes of that index (one indexed query).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,17 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from sphinxctl.errors import StoreError
 from sphinxctl.store.models import RaritySnapshot, SnapshotLeaf, SnapshotProof
-from sphinxctl.store.schema import rarity_leaves, rarity_snapshots
+from sphinxctl.store.schema import rarity_leaves, rarity_nodes, rarity_snapshots
+
+if TYPE_CHECKING:
+    from sphinxctl.rarity.merkle import MerkleTree
 
 _CHAIN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
@@ -53,6 +61,24 @@ def _leaf(row: Row[Any]) -> SnapshotLeaf:
         leaf_hash=row.leaf_hash,
         proof=json.loads(row.proof),
     )
+
+
+def _node_proof(conn: Connection, snapshot_id: int, node_index: int) -> list[str]:
+    """The sibling hashes of node `node_index`, leaf to root (O(log n) rows by primary key)."""
+    from sphinxctl.rarity.merkle import proof_indices
+
+    wanted = proof_indices(node_index)
+    if not wanted:
+        return []
+    rows = conn.execute(
+        select(rarity_nodes.c.position, rarity_nodes.c.hash).where(
+            rarity_nodes.c.snapshot_id == snapshot_id, rarity_nodes.c.position.in_(wanted)
+        )
+    )
+    found = {int(r.position): bytes(r.hash) for r in rows}
+    if len(found) != len(wanted):
+        raise StoreError(f"rarity snapshot {snapshot_id} is missing Merkle nodes")
+    return ["0x" + found[i].hex() for i in wanted]
 
 
 def _leaves(conn: Connection, snapshot_id: int) -> list[SnapshotLeaf]:
@@ -164,13 +190,88 @@ def get_proof(
     ).one_or_none()
     if leaf is None:
         return None
+    found = _leaf(leaf)
+    if leaf.node_index is not None:
+        found.proof = _node_proof(conn, row.id, int(leaf.node_index))
     return SnapshotProof(
         chain=row.chain,
         root=row.root,
         snapshot_id=row.id,
         published_tx=row.published_tx,
-        leaf=_leaf(leaf),
+        leaf=found,
     )
+
+
+def save_tree(
+    conn: Connection, *, chain: str, tree: MerkleTree, created_by: str | None
+) -> RaritySnapshot:
+    """Insert a snapshot as its leaves (with node indices) and its Merkle nodes; saving the
+    same root again returns the stored snapshot (the root commits to every leaf)."""
+    chain, root = check_chain(chain), "0x" + tree.root.hex()
+    existing = _find(conn, chain, root, published_only=False)
+    if existing is not None:
+        return _summary(existing)
+    snapshot_id = conn.execute(
+        insert(rarity_snapshots)
+        .values(
+            chain=chain,
+            root=root,
+            leaf_count=len(tree),
+            created_at=datetime.now(UTC),
+            created_by=created_by,
+        )
+        .returning(rarity_snapshots.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(rarity_leaves),
+        [
+            {
+                "snapshot_id": snapshot_id,
+                "position": i,
+                "token_id": str(token_id),
+                "phi_score": score,
+                "rank": rank,
+                "leaf_hash": "0x" + digest.hex(),
+                "proof": "[]",
+                "node_index": node,
+            }
+            for i, (token_id, score, rank, digest, node) in enumerate(
+                zip(
+                    tree.token_ids,
+                    tree.scores,
+                    tree.ranks,
+                    tree.leaf_hashes,
+                    tree.leaf_indices,
+                    strict=True,
+                )
+            )
+        ],
+    )
+    conn.execute(
+        insert(rarity_nodes),
+        [
+            {"snapshot_id": snapshot_id, "position": i, "hash": node}
+            for i, node in enumerate(tree.nodes)
+        ],
+    )
+    row = conn.execute(select(rarity_snapshots).where(rarity_snapshots.c.id == snapshot_id)).one()
+    return _summary(row)
+
+
+def ranks(
+    conn: Connection, *, chain: str, token_ids: Sequence[int], published_only: bool
+) -> dict[int, int]:
+    """token id -> rank in the latest (published) snapshot, for the given tokens only."""
+    row = _find(conn, check_chain(chain), None, published_only)
+    if row is None or not token_ids:
+        return {}
+    rows = conn.execute(
+        select(rarity_leaves.c.token_id, rarity_leaves.c.rank).where(
+            rarity_leaves.c.snapshot_id == row.id,
+            rarity_leaves.c.token_id.in_([str(t) for t in token_ids]),
+        )
+    )
+    return {int(r.token_id): int(r.rank) for r in rows}
 
 
 def mark_published(conn: Connection, *, chain: str, root: str, tx_hash: str) -> RaritySnapshot:

@@ -10,17 +10,20 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Double,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -110,7 +113,58 @@ rarity_leaves = Table(
     Column("rank", BigInteger(), nullable=False),
     Column("leaf_hash", String(66), nullable=False),
     Column("proof", Text(), nullable=False),
+    Column("node_index", Integer(), nullable=True),  # 0002: proof read from rarity_nodes
     UniqueConstraint("snapshot_id", "token_id"),
+)
+
+# 0002: a snapshot's flat Merkle node array (root at 0), so proofs are read, not stored.
+rarity_nodes = Table(
+    "rarity_nodes",
+    metadata,
+    Column(
+        "snapshot_id",
+        BigId,
+        ForeignKey("rarity_snapshots.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer(), primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# 0002: snapshot jobs (status, progress, owner + lease, publish journal).
+rarity_jobs = Table(
+    "rarity_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("chain", String(64), nullable=False),
+    Column("publish", Boolean(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("done", Integer(), nullable=False),
+    Column("total", Integer(), nullable=False),
+    Column("round_trips", Integer(), nullable=False),
+    Column("root", String(66), nullable=True),
+    Column("snapshot_id", BigId, nullable=True),
+    Column("leaf_count", Integer(), nullable=True),
+    Column("publish_tx", String(66), nullable=True),
+    Column("publish_raw", Text(), nullable=True),
+    Column("published", Boolean(), nullable=False),
+    Column("error", Text(), nullable=True),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("owner", String(200), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("attempts", Integer(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_rarity_jobs_chain_status", "chain", "status"),
+    Index(
+        "uq_rarity_jobs_active_chain",
+        "chain",
+        unique=True,
+        postgresql_where=text("status IN ('queued', 'running')"),
+        sqlite_where=text("status IN ('queued', 'running')"),
+    ),
 )
 
 transactions = Table(
@@ -131,4 +185,11 @@ transactions = Table(
     Index("ix_transactions_status_chain", "status", "chain"),
 )
 
-DATA_TABLES = ("audit_events", "rarity_snapshots", "rarity_leaves", "transactions")
+DATA_TABLES = (
+    "audit_events",
+    "rarity_snapshots",
+    "rarity_leaves",
+    "rarity_nodes",
+    "rarity_jobs",
+    "transactions",
+)

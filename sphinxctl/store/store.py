@@ -35,6 +35,7 @@ from sphinxctl.store.models import (
     VerifyResult,
 )
 from sphinxctl.store.schema import DATA_TABLES, audit_chain_head
+from sphinxctl.store.snapshots import Snapshots
 
 if TYPE_CHECKING:
     from sphinxctl.settings import Settings
@@ -49,6 +50,7 @@ class Store:
     def __init__(self, target: Target, db: DatabaseSettings) -> None:
         self.target = target
         self.engine = build_engine(target, db)
+        self.snapshots = Snapshots(self)  # snapshot trees, ranks and jobs (store/snapshots.py)
 
     @classmethod
     def from_settings(cls, settings: Settings | DatabaseSettings, project_root: Path) -> Store:

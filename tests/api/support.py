@@ -286,3 +286,34 @@ class ServeProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def wait_for_job(
+    api: httpx.Client, token: str, chain: str, job_id: str, timeout: float = 120.0
+) -> dict[str, Any]:
+    """Poll a rarity snapshot job until it leaves queued/running; its last view."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = api.get(f"/api/v1/nfts/{chain}/rarity-snapshot/{job_id}", headers=auth(token))
+        assert reply.status_code == 200, reply.text
+        job: dict[str, Any] = reply.json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['phase']} after {timeout}s")
+        time.sleep(0.1)
+
+
+def take_snapshot(
+    api: httpx.Client, token: str, chain: str, *, publish: bool = True
+) -> dict[str, Any]:
+    """POST a rarity snapshot (202 + job), wait for the job; the finished job (succeeded)."""
+    started = api.post(
+        f"/api/v1/nfts/{chain}/rarity-snapshot",
+        params={"publish": "true" if publish else "false"},
+        headers=auth(token),
+    )
+    assert started.status_code == 202, started.text
+    job = wait_for_job(api, token, chain, started.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    return job

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from sphinxctl.api.abi import AbiCodec
-from tests.api.support import DevnetProject, LiveServer, auth
+from tests.api.support import DevnetProject, LiveServer, auth, take_snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -108,13 +108,7 @@ def test_mint_then_read_token_rarity_and_contract_verified_proofs(
 
         none_yet = api.get("/api/v1/nfts/ethereum/1/rarity-proof", headers=auth(tokens["viewer"]))
         assert none_yet.status_code == 404
-        snapshot = api.post(
-            "/api/v1/nfts/ethereum/rarity-snapshot",
-            params={"publish": "true"},
-            headers=auth(tokens["operator"]),
-        )
-        assert snapshot.status_code == 200, snapshot.text
-        body = snapshot.json()
+        body = take_snapshot(api, tokens["operator"], "ethereum")
         assert body["published"] is True and body["leaf_count"] == 3
         onchain_root = "0x" + bytes(nft_call(devnet, "ethereum", "rarityRoot")[0]).hex()
         assert onchain_root == body["root"]

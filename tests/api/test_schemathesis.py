@@ -28,6 +28,7 @@ from tests.api.support import (
     auth,
     base_config,
     load,
+    take_snapshot,
     write_config,
 )
 
@@ -89,12 +90,7 @@ def seeded(devnet: DevnetProject, live_api: LiveServer, tokens: dict[str, str]) 
                     f"/api/v1/nfts/{chain}/mint", headers=auth(tokens["minter"]), json=body
                 )
                 assert minted.status_code == 200, minted.text
-        published = api.post(
-            "/api/v1/nfts/ethereum/rarity-snapshot",
-            params={"publish": "true"},
-            headers=auth(tokens["operator"]),
-        )
-        assert published.status_code == 200, published.text
+        take_snapshot(api, tokens["operator"], "ethereum")
         yield
 
 

@@ -14,7 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from sphinxctl.cli.app import app
-from tests.api.support import DevnetProject, LiveServer, ServeProcess, auth, free_port
+from tests.api.support import (
+    DevnetProject,
+    LiveServer,
+    ServeProcess,
+    auth,
+    free_port,
+    take_snapshot,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -93,9 +100,7 @@ def test_a_scrape_after_real_traffic_passes_promtool(
             headers=auth(tokens["minter"]),
             json={"recipient": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "phi_score": 777},
         )
-        api.post(
-            "/api/v1/nfts/ethereum/rarity-snapshot?publish=true", headers=auth(tokens["operator"])
-        )
+        take_snapshot(api, tokens["operator"], "ethereum")
         api.get("/api/v1/nfts/ethereum/1/rarity-proof", headers=auth(tokens["viewer"]))
     api.get("/api/v1/auth/whoami", headers=auth("not.a.token"))
     api.get(

@@ -13,7 +13,7 @@ import pytest
 
 from sphinxctl.api.routes.health import READY_CACHE_SECONDS
 from sphinxctl.store import Store
-from tests.api.support import DevnetProject, LiveServer, ServeProcess, auth
+from tests.api.support import DevnetProject, LiveServer, ServeProcess, auth, take_snapshot
 from tests.support.postgres_server import PostgresServer, postgres_server  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -51,13 +51,8 @@ def test_a_snapshot_published_through_one_replica_is_served_by_another(
                 json={"recipient": ALICE, "phi_score": score},
             )
             assert minted.status_code == 200, minted.text
-        published = first.post(
-            "/api/v1/nfts/polygon/rarity-snapshot",
-            params={"publish": "true"},
-            headers=auth(tokens["operator"]),
-        )
-        assert published.status_code == 200, published.text
-        root = published.json()["root"]
+        published = take_snapshot(first, tokens["operator"], "polygon")
+        root = published["root"]
         for token_id in (1, 2, 3, 4):
             path = f"/api/v1/nfts/polygon/{token_id}/rarity-proof"
             from_one = first.get(path, headers=auth(tokens["viewer"])).json()
@@ -124,7 +119,7 @@ def test_database_down_answers_503_and_nothing_is_performed_unrecorded(
                 params={"publish": "true"},
                 headers=auth(tokens["operator"]),
             )
-            assert snapshot.status_code == 503
+            assert snapshot.status_code == 503, snapshot.text
             assert snapshot.json()["error"] == "store-unavailable"
             # The chain never saw the refused actions.
             assert nft_view(devnet, "0xa2309ff8") == 1  # totalMinted()

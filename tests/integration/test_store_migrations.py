@@ -27,6 +27,8 @@ TABLES = {
     "audit_chain_head",
     "rarity_snapshots",
     "rarity_leaves",
+    "rarity_nodes",
+    "rarity_jobs",
     "transactions",
 }
 
@@ -65,6 +67,8 @@ def test_migrations_apply_from_empty_and_are_idempotent(store_url: str) -> None:
             "audit_events": 0,
             "rarity_snapshots": 0,
             "rarity_leaves": 0,
+            "rarity_nodes": 0,
+            "rarity_jobs": 0,
             "transactions": 0,
         }
         ready = store.readiness()

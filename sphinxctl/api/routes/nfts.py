@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sphinxctl.api import rarity
 from sphinxctl.api.abi import event_topic
 from sphinxctl.api.actions import run_audited
 from sphinxctl.api.chain import NFT, TxOutcome, tier_name
@@ -20,10 +19,11 @@ from sphinxctl.api.schemas import (
     MintResponse,
     RarityProof,
     RarityRanking,
-    SnapshotResponse,
     Token,
 )
 from sphinxctl.auth import Claims, Permission
+from sphinxctl.rarity import proofs
+from sphinxctl.rarity.jobs import JobView, SnapshotJobs
 from sphinxctl.validation import ChecksumAddress, PhiScore, TokenIdList
 
 router = api_router("/nfts", "nfts")
@@ -75,13 +75,20 @@ def rank_tokens(
 ) -> RarityRanking:
     """The given tokens ranked by their on-chain phi score (1 = highest), with their rank in
     the latest published snapshot when they are in it."""
-    return rarity.ranking(get_services(request), chain, _IDS.validate_python(ids))
+    services = get_services(request)
+    return proofs.ranking(services.gateway, services.store, chain, _IDS.validate_python(ids))
+
+
+def _jobs(request: Request) -> SnapshotJobs:
+    services = get_services(request)
+    return SnapshotJobs(services.store, services.gateway)
 
 
 @router.post(
     "/{chain}/rarity-snapshot",
-    response_model=SnapshotResponse,
-    summary="Build (and publish) a rarity snapshot",
+    response_model=JobView,
+    status_code=202,
+    summary="Start a rarity snapshot job (and publish its root)",
     **protected(Permission.rarity_publish, CONFLICT),
 )
 def rarity_snapshot(
@@ -93,39 +100,40 @@ def rarity_snapshot(
         Literal["true", "false"], Query(description="Send setRarityRoot with the new root")
     ] = "false",
     claims: Claims = Depends(require(Permission.rarity_publish)),
-) -> SnapshotResponse:
-    """Ranks every minted token by phi score, builds the Merkle tree the contract verifies
-    and stores it; with `publish=true` also sends `setRarityRoot(root)`."""
-    services = get_services(request)
-    snapshot = rarity.create_snapshot(services, chain, claims.sub)
-    response = SnapshotResponse(
-        chain=chain,
-        snapshot_id=snapshot.id,
-        root=snapshot.root,
-        leaf_count=snapshot.leaf_count,
-        published=False,
+) -> JSONResponse:
+    """Starts a background job that reads every minted token's phi score (Multicall3
+    batches), builds the Merkle tree the contract verifies and stores it; with
+    `publish=true` it also sends `setRarityRoot(root)` (once, even across restarts). Answers
+    202 with the job; `GET .../rarity-snapshot/{job_id}` for progress and result. A live job
+    of the chain is answered again instead of starting a second one; a job whose server died
+    is resumed."""
+    jobs = _jobs(request)
+    job, run = jobs.submit(
+        chain, publish=publish == "true", actor=claims.sub, role=claims.role.value
     )
-    if publish != "true":
-        return response
-    root = bytes.fromhex(snapshot.root[2:])
-    outcome = run_audited(
-        services,
-        claims,
-        action="rarity.publish",
-        chain=chain,
-        target=NFT,
-        kind="rarity_publish",
-        params={"root": snapshot.root, "snapshot_id": snapshot.id},
-        perform=lambda on_sent: services.gateway.transact(
-            chain, NFT, "setRarityRoot", root, on_sent=on_sent
-        ),
+    if run:
+        jobs.run_in_background(job.job_id)
+    location = f"{request.url.path}/{job.job_id}"
+    return JSONResponse(
+        job.model_dump(mode="json"), status_code=202, headers={"Location": location}
     )
-    _raise_if_failed(chain, outcome)
-    if outcome.status == "confirmed":
-        services.store.mark_snapshot_published(chain, snapshot.root, outcome.tx_hash)
-    response.published = outcome.status == "confirmed"
-    response.tx_hash = outcome.tx_hash
-    return response
+
+
+@router.get(
+    "/{chain}/rarity-snapshot/{job_id}",
+    response_model=JobView,
+    summary="A rarity snapshot job's progress and result",
+    **protected(Permission.rarity_publish),
+)
+def rarity_snapshot_job(
+    request: Request,
+    chain: ChainName,
+    job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The job id")],
+    _claims: Claims = Depends(require(Permission.rarity_publish)),
+) -> JobView:
+    """Status (`running`, `succeeded`, `failed`), phase, tokens read so far, RPC round trips,
+    and once done the snapshot id, root, leaf count and publishing transaction."""
+    return _jobs(request).get(chain, job_id)
 
 
 @router.get(
@@ -142,7 +150,8 @@ def rarity_proof(
 ) -> RarityProof:
     """The token's leaf (id, phi score, rank) and proof in the snapshot whose root is
     published on chain, checked against that root."""
-    return rarity.proof(get_services(request), chain, token_id)
+    services = get_services(request)
+    return proofs.proof(services.gateway, services.store, chain, token_id)
 
 
 @router.post(
