@@ -30,6 +30,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "serve": ("sphinxctl.cli.serve", "Run the platform's API server."),
     "db": ("sphinxctl.cli.db", "Migrate, back up and restore the database."),
     "audit": ("sphinxctl.cli.audit", "List and verify the hash-chained audit trail."),
+    "safe": ("sphinxctl.cli.safe", "Propose, sign and execute Safe transactions."),
 }
 
 # Global options operators may put anywhere on the line (kubectl style); value-taking ones map
