@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sphinxctl.chains.registry import select_chains
+from sphinxctl.chains.registry import select_chains, verify_url
 from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.deploy.encoding import constructor_types, encode_args
 from sphinxctl.deploy.journal import Journal, atomic_write
@@ -112,11 +112,6 @@ def _recompiled(root: Path, input_file: Path, artifact: Artifact) -> Artifact:
             "metadata": compiled["metadata"],
         }
     )
-
-
-def verify_url(explorer: str | None, address: str) -> str | None:
-    """The explorer's verification form for `address` (Etherscan-family explorers)."""
-    return f"{explorer}/verifyContract?a={address}" if explorer else None
 
 
 def write_sources(
