@@ -88,6 +88,21 @@ ACTIONS: dict[str, ActionSpec] = {
         ("seconds",),
         "unlock harvested profit over {seconds} seconds",
     ),
+    "sweep": ActionSpec(
+        VAULT, "sweep", ("token", "to"), "send the vault's stray {token} balance to {to}"
+    ),
+    "begin-admin-transfer": ActionSpec(
+        None,
+        "beginDefaultAdminTransfer",
+        ("admin",),
+        "start moving DEFAULT_ADMIN_ROLE of {contract} to {admin} (two-step)",
+    ),
+    "accept-admin-transfer": ActionSpec(
+        None,
+        "acceptDefaultAdminTransfer",
+        (),
+        "accept DEFAULT_ADMIN_ROLE of {contract} for the Safe (second step)",
+    ),
     "call": ActionSpec(None, None, (), "call {signature} on {contract}"),
 }
 
