@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -229,3 +230,36 @@ def test_killed_during_execute_then_rerun_executes_once(devnet: SafeDevnet, cras
     assert _paused(devnet, VAULT)
     again = _execute(devnet, pid)
     assert again.exit_code == 4 and devnet.node.nonce(DEPLOYER) == nonce + 1
+
+
+def test_keystore_signature_table_output_and_dry_run_send_nothing(
+    devnet: SafeDevnet, tmp_path: Path, clean_env: pytest.MonkeyPatch
+) -> None:
+    from eth_account import Account
+
+    keystore = tmp_path / "owner4.json"
+    keystore.write_text(json.dumps(Account.encrypt(dev_key(4), "owner-four-pass")))
+    clean_env.setenv("OWNER_4_PASSWORD", "owner-four-pass")
+    shown = devnet.run("safe", "propose", "set-treasury-fee", "300", "--chain", "ethereum")
+    assert shown.exit_code == 0, shown.output
+    assert "set the vault's treasury fee to 300 bps" in shown.stdout
+    assert "setTreasuryFeeBps(newBps=300)" in shown.stdout
+    pid = json.loads(devnet.run("safe", "status", "-o", "json").stdout)[0]["id"]
+    signed = devnet.run(
+        "safe", "sign", pid, "--keystore", str(keystore), "--password-env", "OWNER_4_PASSWORD"
+    )
+    assert signed.exit_code == 0, signed.output
+    assert dev_address(4) in signed.output and "owner-four-pass" not in signed.output
+    wrong = devnet.run(
+        "safe", "sign", pid, "--keystore", str(keystore), "--password-env", "OWNER_3"
+    )
+    assert wrong.exit_code == 2 and "wrong password" in wrong.output
+    assert _sign(devnet, pid, 3).exit_code == 0
+    nonce = devnet.node.nonce(DEPLOYER)
+    dry = devnet.run("safe", "execute", pid, "--dry-run", "-o", "json")
+    assert dry.exit_code == 0 and json.loads(dry.stdout)["dry_run"] is True, dry.output
+    no_tty = devnet.run("safe", "execute", pid)
+    assert no_tty.exit_code == 2 and "confirmation-required" in no_tty.output
+    assert devnet.node.nonce(DEPLOYER) == nonce and _safe_nonce(devnet) == 0
+    table = devnet.run("safe", "status")
+    assert table.exit_code == 0 and "ready" in table.stdout and "2/2" in table.stdout
