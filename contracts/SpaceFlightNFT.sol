@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
@@ -15,9 +17,10 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// @notice ERC-721 whose tokens carry a phi score (and a rarity tier derived from it). Anyone can
 /// mint by paying the tier's fee in the payment token (treasury gets it, minus an optional share
 /// for a referrer holding REFERRER_ROLE); MINTER_ROLE (the backend) mints for free to any address.
-/// Pause stops mints and transfers. ADMIN_ROLE sets treasury, fees, referral share, base URI,
-/// royalty (EIP-2981), phi bounds and the Merkle root of the rarity snapshot.
-contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyGuard {
+/// Pause (ADMIN_ROLE or GUARDIAN_ROLE) stops mints and transfers. ADMIN_ROLE sets treasury,
+/// fees, referral share, base URI, royalty (EIP-2981), phi bounds and the rarity Merkle root.
+/// DEFAULT_ADMIN_ROLE moves only by a two-step, delayed transfer.
+contract SpaceFlightNFT is ERC721, ERC2981, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Role that manages fees, treasury, URI, royalty, bounds, rarity root and pause.
@@ -26,6 +29,8 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
     /// @notice Accounts allowed to receive a referral share (granted by DEFAULT_ADMIN_ROLE).
     bytes32 public constant REFERRER_ROLE = keccak256("REFERRER_ROLE");
+    /// @notice Role that may pause, and nothing else.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @notice Lowest value an admin may set as the minimum phi score.
     uint16 public constant PHI_HARD_MIN = 100;
     /// @notice Highest value an admin may set as the maximum phi score.
@@ -112,9 +117,14 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     /// @notice The royalty exceeds MAX_ROYALTY_BPS.
     /// @param bps The rejected royalty.
     error RoyaltyTooHigh(uint96 bps);
-    /// @notice The referrer does not hold REFERRER_ROLE, or is the minter.
+    /// @notice The referrer does not hold REFERRER_ROLE, is the minter (or the transaction's
+    /// sender), or the minter is itself a referrer.
     /// @param referrer The rejected referrer.
     error InvalidReferrer(address referrer);
+    /// @notice The tier's fee is above the caller's `maxFee` (it changed after the mint was sent).
+    /// @param fee The current fee.
+    /// @param maxFee The caller's limit.
+    error FeeAboveMax(uint256 fee, uint256 maxFee);
 
     /// @notice Deploys the collection.
     /// @param paymentToken_ The ERC-20 charged for paid mints (must be a contract).
@@ -122,13 +132,15 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     /// @param admin_ Receives DEFAULT_ADMIN_ROLE and ADMIN_ROLE.
     /// @param baseURI_ Prefix of token URIs.
     /// @param royaltyBps_ Default royalty in basis points (at most MAX_ROYALTY_BPS).
+    /// @param adminDelay_ Delay of a DEFAULT_ADMIN_ROLE transfer, in seconds.
     constructor(
         address paymentToken_,
         address treasury_,
         address admin_,
         string memory baseURI_,
-        uint96 royaltyBps_
-    ) ERC721("SpaceFlight", "SFLT") {
+        uint96 royaltyBps_,
+        uint48 adminDelay_
+    ) ERC721("SpaceFlight", "SFLT") AccessControlDefaultAdminRules(adminDelay_, admin_) {
         if (paymentToken_.code.length == 0 || treasury_ == address(0) || admin_ == address(0)) {
             revert ZeroAddress();
         }
@@ -141,24 +153,39 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
         referralBps = 500;
         _mintFees = [uint256(10 ether), 20 ether, 40 ether, 80 ether, 160 ether];
         _setDefaultRoyalty(treasury_, royaltyBps_);
-        _grantRole(DEFAULT_ADMIN_ROLE, admin_);
         _grantRole(ADMIN_ROLE, admin_);
     }
 
     // ---------------------------------------------------------------- minting
 
     /// @notice Mints a token to the caller, charging the fee of the score's tier (needs an
-    /// allowance). With a referrer holding REFERRER_ROLE, `referralBps` of the fee goes to it.
+    /// allowance), at most `maxFee`. With a referrer holding REFERRER_ROLE, `referralBps` of the
+    /// fee goes to it.
     /// @param score The token's phi score, within the current bounds.
-    /// @param referrer A REFERRER_ROLE holder other than the caller, or the zero address.
+    /// @param referrer A REFERRER_ROLE holder other than the caller and the transaction's
+    /// sender (a referrer cannot itself be referred), or the zero address.
+    /// @param maxFee The most the caller accepts to pay (guards against a fee change in flight).
     /// @return tokenId The new token's id.
-    function mint(uint16 score, address referrer) external nonReentrant whenNotPaused returns (uint256 tokenId) {
+    function mint(uint16 score, address referrer, uint256 maxFee)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint256 tokenId)
+    {
         uint8 tier = _checkedTier(score);
         uint256 fee = _mintFees[tier];
+        if (fee > maxFee) revert FeeAboveMax(fee, maxFee);
         uint256 referralShare = 0;
         if (referrer != address(0)) {
-            if (referrer == msg.sender || !hasRole(REFERRER_ROLE, referrer)) revert InvalidReferrer(referrer);
-            referralShare = (fee * referralBps) / _BPS;
+            // On-chain facts only: the referrer is a vetted role holder, is neither the caller nor
+            // the transaction's signer, and referrers cannot refer one another. tx.origin is
+            // compared, never used to authorise anything.
+            // solhint-disable-next-line avoid-tx-origin
+            bool self = referrer == msg.sender || referrer == tx.origin;
+            if (self || !hasRole(REFERRER_ROLE, referrer) || hasRole(REFERRER_ROLE, msg.sender)) {
+                revert InvalidReferrer(referrer);
+            }
+            referralShare = Math.mulDiv(fee, referralBps, _BPS);
         }
         tokenId = _record(msg.sender, score, tier, fee, referrer);
         if (referralShare != 0) PAYMENT_TOKEN.safeTransferFrom(msg.sender, referrer, referralShare);
@@ -184,12 +211,15 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
 
     // ---------------------------------------------------------------- admin
 
-    /// @notice Pauses mints and transfers (ADMIN_ROLE).
-    function pause() external nonReentrant onlyRole(ADMIN_ROLE) {
+    /// @notice Pauses mints and transfers (ADMIN_ROLE or GUARDIAN_ROLE).
+    function pause() external nonReentrant {
+        if (!hasRole(ADMIN_ROLE, msg.sender) && !hasRole(GUARDIAN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
+        }
         _pause();
     }
 
-    /// @notice Lifts the pause (ADMIN_ROLE).
+    /// @notice Lifts the pause (ADMIN_ROLE only; a guardian cannot).
     function unpause() external nonReentrant onlyRole(ADMIN_ROLE) {
         _unpause();
     }
@@ -258,21 +288,30 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     /// @notice Grants `role` to `account` (the role's admin role; DEFAULT_ADMIN_ROLE for all).
     /// @param role The role.
     /// @param account The account.
-    function grantRole(bytes32 role, address account) public override nonReentrant {
+    function grantRole(bytes32 role, address account) public
+        override
+        nonReentrant
+    {
         super.grantRole(role, account);
     }
 
     /// @notice Revokes `role` from `account` (the role's admin role).
     /// @param role The role.
     /// @param account The account.
-    function revokeRole(bytes32 role, address account) public override nonReentrant {
+    function revokeRole(bytes32 role, address account) public
+        override
+        nonReentrant
+    {
         super.revokeRole(role, account);
     }
 
     /// @notice Gives up `role`; `callerConfirmation` must be the caller.
     /// @param role The role.
     /// @param callerConfirmation The caller's own address.
-    function renounceRole(bytes32 role, address callerConfirmation) public override nonReentrant {
+    function renounceRole(bytes32 role, address callerConfirmation) public
+        override
+        nonReentrant
+    {
         super.renounceRole(role, callerConfirmation);
     }
 
@@ -349,7 +388,7 @@ contract SpaceFlightNFT is ERC721, ERC2981, AccessControl, Pausable, ReentrancyG
     function supportsInterface(bytes4 interfaceId)
         public
         view
-        override(ERC721, ERC2981, AccessControl)
+        override(ERC721, ERC2981, AccessControlDefaultAdminRules)
         returns (bool supported)
     {
         return super.supportsInterface(interfaceId);

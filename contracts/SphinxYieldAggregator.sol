@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -11,121 +14,110 @@ import {IYieldStrategy} from "./interfaces/IYieldStrategy.sol";
 
 /// @title Sphinx yield aggregator
 /// @author Sphinx platform
-/// @notice Users deposit one ERC-20 asset; ADMIN_ROLE adds and retires strategies (contracts
-/// only); OPERATOR_ROLE moves funds into them (`rebalance`) and realises their yield (`harvest`).
-/// A treasury share is taken from every harvest and the rest is shared among depositors in
-/// proportion to principal x phi boost (phi 200 -> 1.0x ... phi 1000 -> 2.0x).
-/// Safety: pause stops inflows and strategy operations but never withdrawals; the irreversible
-/// emergency shutdown pulls every strategy's funds back, stops deposits forever and lifts the
-/// per-account cooldown so every user can exit at once.
-/// Trust assumption: strategies are vetted by ADMIN_ROLE and principal-protected. A strategy
-/// that reports less than it was given emits `StrategyLossReported`; the loss is not socialised.
-contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
+/// @notice ERC-4626 vault over one ERC-20 asset. Depositors hold shares; every gain and loss
+/// moves the share price, so both are shared pro rata. ADMIN_ROLE adds and removes strategies;
+/// OPERATOR_ROLE moves funds into them (`rebalance`) and realises their yield (`harvest`).
+/// Accounting: `totalAssets` = tracked idle funds + each strategy's debt, valued at the lower of
+/// its debt and what it reports (a loss is shared at once, a gain only once harvested) - the
+/// profit still locked. Harvested gain first repays the strategy's booked losses (no fee), the
+/// rest is profit: the treasury fee accrues (the treasury claims it), and the remainder is
+/// released linearly over `profitUnlockTime`, so a deposit timed before a harvest earns nothing
+/// it did not wait for. Pause (ADMIN_ROLE or GUARDIAN_ROLE) stops deposits, harvests and
+/// rebalances, never withdrawals; the irreversible emergency shutdown empties the strategies,
+/// releases locked profit and lifts the per-account cooldown.
+contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
-    /// @notice Per-depositor bookkeeping (principal, boosted weight, reward checkpoint).
-    struct Account {
-        uint256 principal;
-        uint256 weight;
-        uint256 rewardDebt;
-        uint256 rewards;
-        uint64 lastActionAt;
-        uint16 phiScore;
-    }
-
-    /// @notice Role that manages strategies, treasury, fees, pause and emergency shutdown.
+    /// @notice Role that manages strategies, treasury, fees, unlock time, pause and shutdown.
     bytes32 public constant ADMIN_ROLE = keccak256("ADMIN_ROLE");
-    /// @notice Role that harvests, rebalances and records users' phi scores.
+    /// @notice Role that harvests and rebalances.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    /// @notice Lowest accepted phi score (1.0x boost).
-    uint16 public constant MIN_PHI_SCORE = 200;
-    /// @notice Highest accepted phi score (2.0x boost).
-    uint16 public constant MAX_PHI_SCORE = 1000;
-    /// @notice Minimum time between two state-changing actions of one account.
+    /// @notice Role that may pause, and nothing else (a fast-reacting key or monitor).
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    /// @notice Minimum time between two deposits/withdrawals of one account.
     uint256 public constant COOLDOWN = 1 minutes;
     /// @notice Upper bound on active strategies (keeps every loop bounded).
     uint256 public constant MAX_STRATEGIES = 10;
-    /// @notice Upper bound on the treasury's share of harvested yield, in basis points.
+    /// @notice Upper bound on the treasury's share of profit, in basis points.
     uint16 public constant MAX_TREASURY_FEE_BPS = 3000;
+    /// @notice Upper bound on the profit release window.
+    uint32 public constant MAX_PROFIT_UNLOCK_TIME = 30 days;
+    /// @notice Smallest first deposit into an empty vault (with the decimals offset, against
+    /// share-price inflation).
+    uint256 public constant MIN_FIRST_DEPOSIT = 1e6;
     uint256 private constant _BPS = 10_000;
-    uint256 private constant _ACC_PRECISION = 1e27;
+    uint8 private constant _DECIMALS_OFFSET = 6;
 
     /// @notice The deposited ERC-20 asset.
     IERC20 public immutable ASSET;
-    /// @notice Receiver of the treasury share of yield.
+    /// @notice Receiver (and only claimant) of the treasury fees.
     address public treasury;
-    /// @notice Treasury share of harvested yield, in basis points.
+    /// @notice Treasury share of profit, in basis points.
     uint16 public treasuryFeeBps;
     /// @notice True once the irreversible emergency shutdown has been activated.
     bool public emergencyShutdown;
-    /// @notice Sum of all depositors' principal.
-    uint256 public totalPrincipal;
-    /// @notice Sum of all depositors' boosted weights.
-    uint256 public totalWeight;
-    /// @notice Rewards credited to depositors and not yet claimed (an upper bound of their sum).
-    uint256 public rewardsOutstanding;
-    /// @notice Accumulated rewards per unit of weight, scaled by 1e27.
-    uint256 public accRewardPerWeight;
+    /// @notice Window over which harvested profit is released, in seconds.
+    uint32 public profitUnlockTime;
+    /// @notice When profit was last locked (a harvest or an unlock-time change).
+    uint64 public lastReport;
+    /// @notice Profit locked at `lastReport`; `lockedProfit()` is what remains of it now.
+    uint256 public lockedProfitAtReport;
+    /// @notice Asset held idle in the vault for depositors (fees and stray tokens excluded).
+    uint256 public totalIdle;
+    /// @notice Treasury fees accrued and not yet claimed (held idle, never lent out).
+    uint256 public feesAccrued;
     /// @notice Funds currently allocated to strategies (sum of `strategyDebt`).
     uint256 public totalDebt;
     /// @notice Funds allocated to each strategy.
     mapping(address strategy => uint256 debt) public strategyDebt;
+    /// @notice Losses booked for each strategy and not yet recovered.
+    mapping(address strategy => uint256 loss) public strategyLoss;
     /// @notice True for strategies in the active list.
     mapping(address strategy => bool active) public isStrategy;
+    /// @notice Timestamp of each account's last deposit or withdrawal.
+    mapping(address account => uint64 timestamp) public lastActionAt;
     address[] private _strategies;
-    mapping(address account => Account data) private _accounts;
 
-    /// @notice A user deposited.
-    /// @param account The depositor.
-    /// @param amount The amount received by the vault.
-    /// @param principal The depositor's principal afterwards.
-    event Deposited(address indexed account, uint256 indexed amount, uint256 indexed principal);
-    /// @notice A user withdrew principal.
-    /// @param account The user.
-    /// @param amount The amount paid out.
-    /// @param principal The user's principal afterwards.
-    event Withdrawn(address indexed account, uint256 indexed amount, uint256 indexed principal);
-    /// @notice A user claimed rewards.
-    /// @param account The user.
-    /// @param amount The amount paid out.
-    event RewardsClaimed(address indexed account, uint256 indexed amount);
-    /// @notice An operator recorded a user's phi score.
-    /// @param account The user.
-    /// @param oldScore The previous score (0 when unset).
-    /// @param newScore The new score.
-    event PhiScoreUpdated(address indexed account, uint16 indexed oldScore, uint16 indexed newScore);
     /// @notice A strategy was added to the active list.
     /// @param strategy The strategy.
     event StrategyAdded(address indexed strategy);
-    /// @notice A strategy was removed from the active list after its funds came back.
+    /// @notice A strategy was removed after its funds came back.
     /// @param strategy The strategy.
     /// @param recovered The amount returned to the vault.
     event StrategyRetired(address indexed strategy, uint256 indexed recovered);
-    /// @notice Funds came back from a strategy (withdrawal liquidity, rebalance, recovery).
+    /// @notice A strategy was removed without calling it; its debt was written off.
+    /// @param strategy The strategy.
+    /// @param loss The debt written off (shared by every holder).
+    event StrategyForceRemoved(address indexed strategy, uint256 indexed loss);
+    /// @notice Funds came back from a strategy.
     /// @param strategy The strategy.
     /// @param amount The amount received.
     /// @param debt The strategy's debt afterwards.
     event StrategyFundsReturned(address indexed strategy, uint256 indexed amount, uint256 indexed debt);
-    /// @notice A strategy failed to return funds (emergency shutdown or a user's withdrawal).
-    /// @param strategy The strategy (still listed; retry with `retireStrategy`).
-    event StrategyRecoveryFailed(address indexed strategy);
-    /// @notice A strategy holds less than it was given.
+    /// @notice A strategy failed to return funds (shutdown or a withdrawal); it stays listed.
     /// @param strategy The strategy.
-    /// @param loss The shortfall written off its debt.
+    event StrategyRecoveryFailed(address indexed strategy);
+    /// @notice A strategy's loss was booked (shared by every holder).
+    /// @param strategy The strategy.
+    /// @param loss The loss.
     event StrategyLossReported(address indexed strategy, uint256 indexed loss);
     /// @notice An operator changed a strategy's allocation.
     /// @param strategy The strategy.
     /// @param oldDebt The allocation before.
     /// @param newDebt The allocation after.
     event Rebalanced(address indexed strategy, uint256 indexed oldDebt, uint256 indexed newDebt);
-    /// @notice Yield was realised and split.
-    /// @param strategy The source (the vault itself for a retirement surplus).
-    /// @param profit The amount realised.
-    /// @param treasuryShare The part sent to the treasury.
-    /// @param distributed The part credited to depositors.
+    /// @notice A gain was realised: booked losses repaid first, then profit (fee taken).
+    /// @param strategy The source (the vault itself for tokens sent to it).
+    /// @param profit The gain realised (recovery plus profit).
+    /// @param treasuryShare The fee accrued to the treasury.
+    /// @param distributed The part locked for holders and released over `profitUnlockTime`.
     event Harvested(
         address indexed strategy, uint256 indexed profit, uint256 indexed treasuryShare, uint256 distributed
     );
+    /// @notice The treasury claimed its fees.
+    /// @param treasury The treasury.
+    /// @param amount The amount paid.
+    event FeesClaimed(address indexed treasury, uint256 indexed amount);
     /// @notice The treasury address changed.
     /// @param oldTreasury The previous treasury.
     /// @param newTreasury The new treasury.
@@ -134,6 +126,15 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// @param oldBps The previous fee in basis points.
     /// @param newBps The new fee in basis points.
     event TreasuryFeeUpdated(uint16 indexed oldBps, uint16 indexed newBps);
+    /// @notice The profit release window changed.
+    /// @param oldSeconds The previous window.
+    /// @param newSeconds The new window.
+    event ProfitUnlockTimeUpdated(uint32 indexed oldSeconds, uint32 indexed newSeconds);
+    /// @notice Tokens other than the asset were recovered.
+    /// @param token The token.
+    /// @param to The receiver.
+    /// @param amount The amount.
+    event Swept(address indexed token, address indexed to, uint256 indexed amount);
     /// @notice The emergency shutdown was activated.
     /// @param by The admin who activated it.
     /// @param recovered The amount pulled back from strategies.
@@ -141,20 +142,16 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
 
     /// @notice A zero address was given where one is required.
     error ZeroAddress();
-    /// @notice A zero amount was given.
+    /// @notice A zero amount was given (or it would buy or burn no shares).
     error ZeroAmount();
     /// @notice The account acted less than COOLDOWN ago.
     /// @param availableAt The timestamp from which the account may act again.
     error CooldownActive(uint256 availableAt);
-    /// @notice The phi score is outside [MIN_PHI_SCORE, MAX_PHI_SCORE].
-    /// @param score The rejected score.
-    error PhiScoreOutOfBounds(uint16 score);
     /// @notice The action is closed because the emergency shutdown is active.
     error EmergencyShutdownActive();
-    /// @notice More was requested than the account owns.
-    /// @param available What the account owns.
-    /// @param requested What was requested.
-    error InsufficientBalance(uint256 available, uint256 requested);
+    /// @notice The first deposit into an empty vault is below MIN_FIRST_DEPOSIT.
+    /// @param assets The rejected amount.
+    error FirstDepositTooSmall(uint256 assets);
     /// @notice The vault cannot gather enough funds for the request.
     /// @param available What the vault could gather.
     /// @param requested What was needed.
@@ -179,18 +176,33 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
     /// @notice The fee exceeds MAX_TREASURY_FEE_BPS.
     /// @param bps The rejected fee.
     error FeeTooHigh(uint16 bps);
+    /// @notice The window exceeds MAX_PROFIT_UNLOCK_TIME.
+    /// @param window The rejected window.
+    error UnlockTimeTooLong(uint32 window);
+    /// @notice Only the treasury may claim the fees.
+    /// @param caller The rejected caller.
+    error NotTreasury(address caller);
+    /// @notice The vault's own asset cannot be swept.
+    /// @param token The rejected token.
+    error CannotSweepAsset(address token);
 
-    /// @notice Deploys the vault.
+    /// @notice Deploys the vault (shares "Sphinx Yield Vault" / "syvSPX", asset decimals + 6).
     /// @param asset_ The deposited ERC-20 (must be a contract).
-    /// @param treasury_ Receiver of the treasury share of yield.
+    /// @param treasury_ Receiver of the treasury fees.
     /// @param admin_ Receives DEFAULT_ADMIN_ROLE and ADMIN_ROLE.
-    constructor(address asset_, address treasury_, address admin_) {
+    /// @param adminDelay_ Delay of a DEFAULT_ADMIN_ROLE transfer, in seconds.
+    constructor(address asset_, address treasury_, address admin_, uint48 adminDelay_)
+        ERC20("Sphinx Yield Vault", "syvSPX")
+        ERC4626(IERC20(asset_))
+        AccessControlDefaultAdminRules(adminDelay_, admin_)
+    {
         if (asset_.code.length == 0) revert AssetHasNoCode(asset_);
-        if (treasury_ == address(0) || admin_ == address(0)) revert ZeroAddress();
+        if (treasury_ == address(0)) revert ZeroAddress();
         ASSET = IERC20(asset_);
         treasury = treasury_;
         treasuryFeeBps = 1000;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin_);
+        profitUnlockTime = 7 days;
+        lastReport = uint64(block.timestamp);
         _grantRole(ADMIN_ROLE, admin_);
     }
 
@@ -204,74 +216,66 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         _;
     }
 
-    // ---------------------------------------------------------------- user actions
+    // ---------------------------------------------------------------- user actions (ERC-4626)
 
-    /// @notice Deposits `amount` of the asset (needs an allowance). Closed while paused or shut down.
-    /// @param amount The amount to deposit.
-    function deposit(uint256 amount) external nonReentrant whenNotPaused notShutdown {
-        if (amount == 0) revert ZeroAmount();
-        Account storage acct = _beginAction(msg.sender);
-        uint256 before = ASSET.balanceOf(address(this));
-        ASSET.safeTransferFrom(msg.sender, address(this), amount);
-        uint256 received = ASSET.balanceOf(address(this)) - before;
-        acct.principal += received;
-        totalPrincipal += received;
-        _updateWeight(acct);
-        emit Deposited(msg.sender, received, acct.principal);
+    /// @inheritdoc ERC4626
+    function deposit(uint256 assets, address receiver)
+        public
+        override
+        nonReentrant
+        whenNotPaused
+        notShutdown
+        returns (uint256 shares)
+    {
+        return super.deposit(assets, receiver);
     }
 
-    /// @notice Withdraws `amount` of principal to the caller. Open while paused and during shutdown.
-    /// @param amount The amount to withdraw.
-    function withdraw(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        Account storage acct = _beginAction(msg.sender);
-        if (amount > acct.principal) revert InsufficientBalance(acct.principal, amount);
-        acct.principal -= amount;
-        totalPrincipal -= amount;
-        _updateWeight(acct);
-        _pay(msg.sender, amount);
-        emit Withdrawn(msg.sender, amount, acct.principal);
+    /// @inheritdoc ERC4626
+    function mint(uint256 shares, address receiver)
+        public
+        override
+        nonReentrant
+        whenNotPaused
+        notShutdown
+        returns (uint256 assets)
+    {
+        return super.mint(shares, receiver);
     }
 
-    /// @notice Pays the caller's accrued rewards. Open while paused and during shutdown.
-    function claimRewards() external nonReentrant {
-        Account storage acct = _beginAction(msg.sender);
-        uint256 amount = _takeRewards(acct);
-        if (amount == 0) revert ZeroAmount();
-        _pay(msg.sender, amount);
-        emit RewardsClaimed(msg.sender, amount);
+    /// @inheritdoc ERC4626
+    function withdraw(uint256 assets, address receiver, address owner)
+        public
+        override
+        nonReentrant
+        returns (uint256 shares)
+    {
+        return super.withdraw(assets, receiver, owner);
     }
 
-    /// @notice Withdraws all principal and rewards of the caller in one call.
-    function exit() external nonReentrant {
-        Account storage acct = _beginAction(msg.sender);
-        uint256 principal = acct.principal;
-        uint256 rewards = _takeRewards(acct);
-        if (principal + rewards == 0) revert ZeroAmount();
-        acct.principal = 0;
-        totalPrincipal -= principal;
-        _updateWeight(acct);
-        _pay(msg.sender, principal + rewards);
-        emit Withdrawn(msg.sender, principal, 0);
-        if (rewards != 0) emit RewardsClaimed(msg.sender, rewards);
+    /// @inheritdoc ERC4626
+    function redeem(uint256 shares, address receiver, address owner)
+        public
+        override
+        nonReentrant
+        returns (uint256 assets)
+    {
+        return super.redeem(shares, receiver, owner);
+    }
+
+    /// @notice Pays every accrued fee to the treasury (only the treasury may call).
+    function claimFees() external nonReentrant {
+        if (msg.sender != treasury) revert NotTreasury(msg.sender);
+        uint256 amount = feesAccrued;
+        if (amount == 0) revert ZeroAmount();
+        feesAccrued = 0;
+        emit FeesClaimed(msg.sender, amount);
+        ASSET.safeTransfer(msg.sender, amount);
     }
 
     // ---------------------------------------------------------------- operator actions
 
-    /// @notice Records a user's phi score (OPERATOR_ROLE); changes the user's yield weight.
-    /// @param account The user.
-    /// @param score The score, within [MIN_PHI_SCORE, MAX_PHI_SCORE].
-    function setPhiScore(address account, uint16 score) external nonReentrant onlyRole(OPERATOR_ROLE) {
-        if (score < MIN_PHI_SCORE || score > MAX_PHI_SCORE) revert PhiScoreOutOfBounds(score);
-        Account storage acct = _accounts[account];
-        _settle(acct);
-        uint16 old = acct.phiScore;
-        acct.phiScore = score;
-        _updateWeight(acct);
-        emit PhiScoreUpdated(account, old, score);
-    }
-
-    /// @notice Realises a strategy's yield and splits it between treasury and depositors.
+    /// @notice Realises a strategy's gain or books its loss (OPERATOR_ROLE). Tokens sent to the
+    /// vault outside deposits are realised as gain too.
     /// @param strategy An active strategy.
     function harvest(address strategy)
         external
@@ -284,11 +288,19 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         uint256 debt = strategyDebt[strategy];
         uint256 assets = IYieldStrategy(strategy).totalAssets();
         if (assets > debt) {
-            uint256 received = _pullFrom(strategy, assets - debt);
-            if (received > 0) _distribute(strategy, received);
-        } else if (assets < debt) {
-            _writeOffLoss(strategy, debt - assets);
+            uint256 gain = assets - debt;
+            uint256 before = ASSET.balanceOf(address(this));
+            IYieldStrategy(strategy).withdraw(gain);
+            uint256 received = ASSET.balanceOf(address(this)) - before;
+            uint256 realized = Math.min(received, gain);
+            // More than the gain came back: the excess is principal, it repays debt (never profit).
+            if (received > realized) _repay(strategy, received - realized);
+            _bookGain(strategy, realized);
+        } else if (debt > assets) {
+            _bookLoss(strategy, debt - assets);
         }
+        uint256 stray = _stray();
+        if (stray != 0) _bookGain(address(this), stray);
     }
 
     /// @notice Moves idle funds into a strategy or back until its debt equals `targetDebt`.
@@ -305,14 +317,16 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         uint256 oldDebt = strategyDebt[strategy];
         if (targetDebt > oldDebt) {
             uint256 amount = targetDebt - oldDebt;
-            uint256 idle = ASSET.balanceOf(address(this));
-            if (amount > idle) revert InsufficientLiquidity(idle, amount);
+            if (amount > totalIdle) revert InsufficientLiquidity(totalIdle, amount);
+            totalIdle -= amount;
             strategyDebt[strategy] = targetDebt;
             totalDebt += amount;
             ASSET.safeTransfer(strategy, amount);
             IYieldStrategy(strategy).deposit(amount);
         } else if (targetDebt < oldDebt) {
-            _withdrawFromStrategy(strategy, oldDebt - targetDebt, false);
+            uint256 before = ASSET.balanceOf(address(this));
+            IYieldStrategy(strategy).withdraw(oldDebt - targetDebt);
+            _bookWithdrawal(strategy, before);
         }
         emit Rebalanced(strategy, oldDebt, strategyDebt[strategy]);
     }
@@ -331,51 +345,74 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         emit StrategyAdded(strategy);
     }
 
-    /// @notice Pulls everything back from a strategy and removes it (ADMIN_ROLE).
-    /// A surplus over its debt is distributed like a harvest; a shortfall is reported as a loss.
+    /// @notice Pulls everything back from a strategy and removes it (ADMIN_ROLE). A surplus over
+    /// its debt is a gain; a shortfall a shared loss.
     /// @param strategy An active strategy.
     function retireStrategy(address strategy) external nonReentrant onlyRole(ADMIN_ROLE) activeStrategy(strategy) {
-        _removeStrategy(strategy);
-        uint256 recovered = _recoverAll(strategy);
-        emit StrategyRetired(strategy, recovered);
+        uint256 debt = strategyDebt[strategy];
+        _removeStrategy(strategy, debt);
+        uint256 before = ASSET.balanceOf(address(this));
+        IYieldStrategy(strategy).withdrawAll();
+        uint256 recovered = ASSET.balanceOf(address(this)) - before;
+        _bookRecovery(strategy, debt, recovered);
     }
 
-    /// @notice Irreversibly stops deposits and strategy use, pulls all funds back from strategies
-    /// and lifts the cooldown so every user can exit (ADMIN_ROLE; works while paused). A strategy
-    /// that fails to pay back stays listed and is reported; retry with `retireStrategy`.
+    /// @notice Removes a strategy without calling it (ADMIN_ROLE; for one whose withdrawals
+    /// revert): its whole debt is written off as a loss shared by every holder.
+    /// @param strategy An active strategy.
+    function forceRemoveStrategy(address strategy)
+        external
+        nonReentrant
+        onlyRole(ADMIN_ROLE)
+        activeStrategy(strategy)
+    {
+        uint256 debt = strategyDebt[strategy];
+        _removeStrategy(strategy, debt);
+        delete strategyLoss[strategy];
+        emit StrategyForceRemoved(strategy, debt);
+    }
+
+    /// @notice Irreversibly stops deposits and strategy use, pulls all funds back, releases the
+    /// locked profit and lifts the cooldown (ADMIN_ROLE; works while paused). A strategy that
+    /// fails to pay back stays listed and is reported; retry with `retireStrategy` or give up
+    /// with `forceRemoveStrategy`.
     function activateEmergencyShutdown() external nonReentrant onlyRole(ADMIN_ROLE) notShutdown {
         emergencyShutdown = true;
         uint256 recovered = 0;
         for (uint256 i = _strategies.length; i > 0; --i) {
             address strategy = _strategies[i - 1];
-            uint256 debt = strategyDebt[strategy];
             uint256 before = ASSET.balanceOf(address(this));
             // A strategy that reverts must not block the shutdown: catch, report, keep it listed.
             try IYieldStrategy(strategy).withdrawAll() {
-                _removeStrategy(strategy);
-                _clearDebt(strategy, debt);
                 uint256 amount = ASSET.balanceOf(address(this)) - before;
+                uint256 debt = strategyDebt[strategy];
+                _removeStrategy(strategy, debt);
                 _bookRecovery(strategy, debt, amount);
                 recovered += amount;
-                emit StrategyRetired(strategy, amount);
             } catch {
                 emit StrategyRecoveryFailed(strategy);
             }
         }
+        lockedProfitAtReport = 0;
+        lastReport = uint64(block.timestamp);
         emit EmergencyShutdownActivated(msg.sender, recovered);
     }
 
-    /// @notice Pauses deposits, harvests and rebalances (ADMIN_ROLE). Withdrawals stay open.
-    function pause() external nonReentrant onlyRole(ADMIN_ROLE) {
+    /// @notice Pauses deposits, harvests and rebalances (ADMIN_ROLE or GUARDIAN_ROLE).
+    /// Withdrawals stay open.
+    function pause() external nonReentrant {
+        if (!hasRole(ADMIN_ROLE, msg.sender) && !hasRole(GUARDIAN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
+        }
         _pause();
     }
 
-    /// @notice Lifts the pause (ADMIN_ROLE).
+    /// @notice Lifts the pause (ADMIN_ROLE only; a guardian cannot).
     function unpause() external nonReentrant onlyRole(ADMIN_ROLE) {
         _unpause();
     }
 
-    /// @notice Sets the treasury (ADMIN_ROLE).
+    /// @notice Sets the treasury (ADMIN_ROLE); fees accrued so far go to whoever claims next.
     /// @param newTreasury The new treasury, non-zero.
     function setTreasury(address newTreasury) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (newTreasury == address(0)) revert ZeroAddress();
@@ -383,7 +420,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         treasury = newTreasury;
     }
 
-    /// @notice Sets the treasury share of yield (ADMIN_ROLE), at most MAX_TREASURY_FEE_BPS.
+    /// @notice Sets the treasury share of profit (ADMIN_ROLE), at most MAX_TREASURY_FEE_BPS.
     /// @param newBps The new share in basis points.
     function setTreasuryFeeBps(uint16 newBps) external nonReentrant onlyRole(ADMIN_ROLE) {
         if (newBps > MAX_TREASURY_FEE_BPS) revert FeeTooHigh(newBps);
@@ -391,33 +428,86 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         treasuryFeeBps = newBps;
     }
 
+    /// @notice Sets the profit release window (ADMIN_ROLE); what is locked now is re-locked
+    /// over the new window from now.
+    /// @param newSeconds The window, at most MAX_PROFIT_UNLOCK_TIME (0 releases at once).
+    function setProfitUnlockTime(uint32 newSeconds) external nonReentrant onlyRole(ADMIN_ROLE) {
+        if (newSeconds > MAX_PROFIT_UNLOCK_TIME) revert UnlockTimeTooLong(newSeconds);
+        lockedProfitAtReport = newSeconds == 0 ? 0 : lockedProfit();
+        lastReport = uint64(block.timestamp);
+        emit ProfitUnlockTimeUpdated(profitUnlockTime, newSeconds);
+        profitUnlockTime = newSeconds;
+    }
+
+    /// @notice Sends the vault's whole balance of a token other than the asset to `to` (ADMIN_ROLE).
+    /// @param token The token sent here by mistake.
+    /// @param to The receiver, non-zero.
+    function sweep(address token, address to) external nonReentrant onlyRole(ADMIN_ROLE) {
+        if (token == address(ASSET)) revert CannotSweepAsset(token);
+        if (to == address(0)) revert ZeroAddress();
+        uint256 amount = IERC20(token).balanceOf(address(this));
+        if (amount < 1) revert ZeroAmount();
+        emit Swept(token, to, amount);
+        IERC20(token).safeTransfer(to, amount);
+    }
+
     /// @notice Grants `role` to `account` (the role's admin role; DEFAULT_ADMIN_ROLE for all).
-    /// @param role The role.
+    /// @param role The role (DEFAULT_ADMIN_ROLE only through the two-step transfer).
     /// @param account The account.
-    function grantRole(bytes32 role, address account) public override nonReentrant {
+    function grantRole(bytes32 role, address account)
+        public
+        override
+        nonReentrant
+    {
         super.grantRole(role, account);
     }
 
     /// @notice Revokes `role` from `account` (the role's admin role).
-    /// @param role The role.
+    /// @param role The role (DEFAULT_ADMIN_ROLE only through the two-step transfer).
     /// @param account The account.
-    function revokeRole(bytes32 role, address account) public override nonReentrant {
+    function revokeRole(bytes32 role, address account)
+        public
+        override
+        nonReentrant
+    {
         super.revokeRole(role, account);
     }
 
-    /// @notice Gives up `role`; `callerConfirmation` must be the caller.
+    /// @notice Gives up `role`; `account` must be the caller. DEFAULT_ADMIN_ROLE only after a
+    /// scheduled transfer to the zero address has waited out the delay.
     /// @param role The role.
-    /// @param callerConfirmation The caller's own address.
-    function renounceRole(bytes32 role, address callerConfirmation) public override nonReentrant {
-        super.renounceRole(role, callerConfirmation);
+    /// @param account The caller's own address.
+    function renounceRole(bytes32 role, address account)
+        public
+        override
+        nonReentrant
+    {
+        super.renounceRole(role, account);
     }
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The deposited asset.
-    /// @return token The asset address.
-    function asset() external view returns (address token) {
-        return address(ASSET);
+    /// @notice Idle funds plus each strategy's debt valued at min(debt, reported assets), minus
+    /// the profit still locked.
+    /// @return assets The amount in asset units that backs the shares.
+    function totalAssets() public view override returns (uint256 assets) {
+        assets = totalIdle;
+        uint256 count = _strategies.length;
+        for (uint256 i = 0; i < count; ++i) {
+            address strategy = _strategies[i];
+            assets += Math.min(strategyDebt[strategy], IYieldStrategy(strategy).totalAssets());
+        }
+        uint256 locked = lockedProfit();
+        assets = assets > locked ? assets - locked : 0;
+    }
+
+    /// @notice Profit harvested and not yet released to holders.
+    /// @return locked The amount in asset units.
+    function lockedProfit() public view returns (uint256 locked) {
+        uint256 window = profitUnlockTime;
+        uint256 elapsed = block.timestamp - lastReport;
+        if (window == 0 || !(elapsed < window)) return 0;
+        return Math.mulDiv(lockedProfitAtReport, window - elapsed, window);
     }
 
     /// @notice The active strategies.
@@ -426,209 +516,140 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
         return _strategies;
     }
 
-    /// @notice Idle funds plus everything the strategies report holding.
-    /// @return assets The amount in asset units.
-    function totalAssets() external view returns (uint256 assets) {
-        assets = ASSET.balanceOf(address(this));
-        uint256 count = _strategies.length;
-        for (uint256 i = 0; i < count; ++i) {
-            assets += IYieldStrategy(_strategies[i]).totalAssets();
-        }
-    }
-
-    /// @notice What the vault owes depositors at most: principal plus unclaimed rewards.
-    /// @return liabilities The amount in asset units.
-    function totalLiabilities() external view returns (uint256 liabilities) {
-        return totalPrincipal + rewardsOutstanding;
-    }
-
-    /// @notice A user's principal.
-    /// @param account The user.
-    /// @return principal The amount.
-    function principalOf(address account) external view returns (uint256 principal) {
-        return _accounts[account].principal;
-    }
-
-    /// @notice A user's accrued, unclaimed rewards.
-    /// @param account The user.
-    /// @return rewards The amount.
-    function pendingRewards(address account) public view returns (uint256 rewards) {
-        Account storage acct = _accounts[account];
-        uint256 accumulated = (acct.weight * accRewardPerWeight) / _ACC_PRECISION;
-        rewards = acct.rewards;
-        if (accumulated > acct.rewardDebt) rewards += accumulated - acct.rewardDebt;
-    }
-
-    /// @notice Everything a user can withdraw now (principal plus rewards).
-    /// @param account The user.
-    /// @return amount The amount.
-    function owedTo(address account) external view returns (uint256 amount) {
-        return _accounts[account].principal + pendingRewards(account);
-    }
-
-    /// @notice A user's effective phi score (MIN_PHI_SCORE when never set).
-    /// @param account The user.
-    /// @return score The score.
-    function phiScoreOf(address account) public view returns (uint16 score) {
-        score = _accounts[account].phiScore;
-        if (score < MIN_PHI_SCORE) score = MIN_PHI_SCORE; // never set
-    }
-
-    /// @notice A user's yield boost in basis points (10000 = 1.0x, 20000 = 2.0x).
-    /// @param account The user.
-    /// @return bps The boost.
-    function boostBps(address account) public view returns (uint256 bps) {
-        uint256 score = phiScoreOf(account);
-        return _BPS + ((score - MIN_PHI_SCORE) * _BPS) / (MAX_PHI_SCORE - MIN_PHI_SCORE);
-    }
-
-    /// @notice A user's weight in the reward distribution.
-    /// @param account The user.
-    /// @return weight Principal times boost.
-    function weightOf(address account) external view returns (uint256 weight) {
-        return _accounts[account].weight;
-    }
-
-    /// @notice When a user may next deposit, withdraw or claim (a past timestamp or 0 = now).
-    /// @param account The user.
+    /// @notice When an account may next deposit or withdraw (a past timestamp = now).
+    /// @param account The account.
     /// @return timestamp The earliest timestamp; 0 during the emergency shutdown.
     function nextActionAt(address account) public view returns (uint256 timestamp) {
         if (emergencyShutdown) return 0;
-        return _accounts[account].lastActionAt + COOLDOWN;
+        return uint256(lastActionAt[account]) + COOLDOWN;
+    }
+
+    /// @inheritdoc ERC4626
+    function maxDeposit(address receiver) public view override returns (uint256 assets) {
+        return paused() || emergencyShutdown ? 0 : super.maxDeposit(receiver);
+    }
+
+    /// @inheritdoc ERC4626
+    function maxMint(address receiver) public view override returns (uint256 shares) {
+        return paused() || emergencyShutdown ? 0 : super.maxMint(receiver);
     }
 
     // ---------------------------------------------------------------- internals
 
-    function _beginAction(address account) private returns (Account storage acct) {
+    function _decimalsOffset() internal pure override returns (uint8) {
+        return _DECIMALS_OFFSET;
+    }
+
+    /// @dev Cooldown, first-deposit floor and idle bookkeeping around OpenZeppelin's deposit.
+    function _deposit(address caller, address receiver, uint256 assets, uint256 shares) internal override {
+        if (assets < 1 || shares < 1) revert ZeroAmount();
+        if (totalSupply() < 1 && assets < MIN_FIRST_DEPOSIT) revert FirstDepositTooSmall(assets);
+        // Only the caller's clock restarts: a deposit made for someone else cannot lock them out.
+        _startCooldown(caller);
+        totalIdle += assets;
+        super._deposit(caller, receiver, assets, shares);
+    }
+
+    /// @dev Cooldown and liquidity (pulled from strategies in list order) around OpenZeppelin's
+    /// withdraw.
+    function _withdraw(address caller, address receiver, address owner, uint256 assets, uint256 shares)
+        internal
+        override
+    {
+        if (assets < 1 || shares < 1) revert ZeroAmount();
+        _startCooldown(owner);
+        if (caller != owner) _startCooldown(caller);
+        _gatherIdle(assets);
+        totalIdle -= assets;
+        super._withdraw(caller, receiver, owner, assets, shares);
+    }
+
+    function _startCooldown(address account) private {
         uint256 availableAt = nextActionAt(account);
         if (block.timestamp < availableAt) revert CooldownActive(availableAt);
-        acct = _accounts[account];
-        acct.lastActionAt = uint64(block.timestamp);
-        _settle(acct);
+        lastActionAt[account] = uint64(block.timestamp);
     }
 
-    /// @dev Moves accrued rewards into `rewards`. The checkpoint is rounded up when the weight
-    /// changes and the accrual rounded down, so the sum over all users never exceeds what was
-    /// distributed (no wei-level overdraft of `rewardsOutstanding` or of the vault's balance).
-    function _settle(Account storage acct) private {
-        uint256 accumulated = (acct.weight * accRewardPerWeight) / _ACC_PRECISION;
-        if (accumulated > acct.rewardDebt) {
-            acct.rewards += accumulated - acct.rewardDebt;
-            acct.rewardDebt = accumulated;
-        }
-    }
-
-    function _takeRewards(Account storage acct) private returns (uint256 amount) {
-        amount = acct.rewards;
-        acct.rewards = 0;
-        rewardsOutstanding -= amount;
-    }
-
-    /// @dev Call after `_settle`: recomputes the weight and re-checkpoints the reward debt.
-    function _updateWeight(Account storage acct) private {
-        uint256 score = acct.phiScore < MIN_PHI_SCORE ? MIN_PHI_SCORE : acct.phiScore;
-        uint256 boost = _BPS + ((score - MIN_PHI_SCORE) * _BPS) / (MAX_PHI_SCORE - MIN_PHI_SCORE);
-        uint256 weight = (acct.principal * boost) / _BPS;
-        totalWeight = totalWeight - acct.weight + weight;
-        acct.weight = weight;
-        acct.rewardDebt = Math.mulDiv(weight, accRewardPerWeight, _ACC_PRECISION, Math.Rounding.Ceil);
-    }
-
-    function _distribute(address source, uint256 profit) private {
-        uint256 toTreasury = (profit * treasuryFeeBps) / _BPS;
-        uint256 distributed = profit - toTreasury;
-        if (totalWeight == 0) {
-            toTreasury = profit;
-            distributed = 0;
-        } else {
-            accRewardPerWeight += (distributed * _ACC_PRECISION) / totalWeight;
-            rewardsOutstanding += distributed;
-        }
-        emit Harvested(source, profit, toTreasury, distributed);
-        if (toTreasury != 0) ASSET.safeTransfer(treasury, toTreasury);
-    }
-
-    /// @dev Makes sure `amount` is idle (pulling from strategies in list order), then pays it.
-    function _pay(address to, uint256 amount) private {
+    /// @dev Pulls from strategies until `amount` is idle; a reverting strategy is skipped.
+    function _gatherIdle(uint256 amount) private {
         uint256 count = _strategies.length;
-        for (uint256 i = 0; i < count; ++i) {
-            uint256 idle = ASSET.balanceOf(address(this));
-            if (!(idle < amount)) break;
+        for (uint256 i = 0; i < count && totalIdle < amount; ++i) {
             address strategy = _strategies[i];
-            uint256 take = amount - idle;
-            uint256 debt = strategyDebt[strategy];
-            if (take > debt) take = debt;
-            if (take > 0) _withdrawFromStrategy(strategy, take, true);
+            uint256 take = Math.min(amount - totalIdle, strategyDebt[strategy]);
+            if (take > 0) _pullTolerant(strategy, take);
         }
-        uint256 balance = ASSET.balanceOf(address(this));
-        if (balance < amount) revert InsufficientLiquidity(balance, amount);
-        ASSET.safeTransfer(to, amount);
+        if (totalIdle < amount) revert InsufficientLiquidity(totalIdle, amount);
     }
 
-    function _pullFrom(address strategy, uint256 amount) private returns (uint256 received) {
+    /// @dev One strategy withdrawal for `_gatherIdle`; a revert is reported, not propagated.
+    function _pullTolerant(address strategy, uint256 take) private {
         uint256 before = ASSET.balanceOf(address(this));
-        IYieldStrategy(strategy).withdraw(amount);
-        received = ASSET.balanceOf(address(this)) - before;
-    }
-
-    /// @dev With `tolerant`, a reverting strategy is skipped (a user's withdrawal then draws on
-    /// the other strategies) instead of failing the whole call.
-    function _withdrawFromStrategy(address strategy, uint256 amount, bool tolerant) private {
-        uint256 before = ASSET.balanceOf(address(this));
-        if (tolerant) {
-            try IYieldStrategy(strategy).withdraw(amount) {
-                _bookWithdrawal(strategy, before);
-            } catch {
-                emit StrategyRecoveryFailed(strategy);
-            }
-        } else {
-            IYieldStrategy(strategy).withdraw(amount);
+        try IYieldStrategy(strategy).withdraw(take) {
             _bookWithdrawal(strategy, before);
+        } catch {
+            emit StrategyRecoveryFailed(strategy);
         }
     }
 
-    /// @dev Repays the strategy's debt with what actually arrived (never more than the debt).
+    /// @dev Repays the strategy's debt with what actually arrived (never more than the debt);
+    /// anything above stays stray and is realised by the next harvest.
     function _bookWithdrawal(address strategy, uint256 balanceBefore) private {
         uint256 received = ASSET.balanceOf(address(this)) - balanceBefore;
-        uint256 debt = strategyDebt[strategy];
-        uint256 repaid = received > debt ? debt : received;
-        strategyDebt[strategy] = debt - repaid;
+        _repay(strategy, received);
+        emit StrategyFundsReturned(strategy, received, strategyDebt[strategy]);
+    }
+
+    function _repay(address strategy, uint256 received) private {
+        uint256 repaid = Math.min(received, strategyDebt[strategy]);
+        strategyDebt[strategy] -= repaid;
         totalDebt -= repaid;
-        emit StrategyFundsReturned(strategy, received, debt - repaid);
+        totalIdle += repaid;
     }
 
-    /// @dev Empties a strategy: debt cleared before the call, the outcome booked after it.
-    function _recoverAll(address strategy) private returns (uint256 recovered) {
-        uint256 debt = strategyDebt[strategy];
-        _clearDebt(strategy, debt);
-        uint256 before = ASSET.balanceOf(address(this));
-        IYieldStrategy(strategy).withdrawAll();
-        recovered = ASSET.balanceOf(address(this)) - before;
-        _bookRecovery(strategy, debt, recovered);
-    }
-
-    function _clearDebt(address strategy, uint256 debt) private {
-        strategyDebt[strategy] = 0;
-        totalDebt -= debt;
-    }
-
-    /// @dev A surplus over the debt is distributed like a harvest; a shortfall is reported.
+    /// @dev Books an emptied strategy: a shortfall is a loss, a surplus a gain.
     function _bookRecovery(address strategy, uint256 debt, uint256 recovered) private {
         emit StrategyFundsReturned(strategy, recovered, 0);
+        emit StrategyRetired(strategy, recovered);
+        uint256 repaid = Math.min(recovered, debt);
+        totalIdle += repaid;
         if (recovered > debt) {
-            _distribute(strategy, recovered - debt);
-        } else if (recovered < debt) {
+            _bookGain(strategy, recovered - debt);
+        } else if (debt > recovered) {
             emit StrategyLossReported(strategy, debt - recovered);
         }
+        delete strategyLoss[strategy];
     }
 
-    function _writeOffLoss(address strategy, uint256 loss) private {
+    /// @dev A gain (already idle in the vault): booked losses of `source` are repaid first
+    /// (no fee); the fee is taken from the rest; everything but the fee is locked.
+    function _bookGain(address source, uint256 gain) private {
+        if (gain < 1) return;
+        uint256 recovery = Math.min(gain, strategyLoss[source]);
+        strategyLoss[source] -= recovery;
+        uint256 fee = Math.mulDiv(gain - recovery, treasuryFeeBps, _BPS);
+        uint256 credited = gain - fee;
+        feesAccrued += fee;
+        totalIdle += credited;
+        lockedProfitAtReport = lockedProfit() + credited;
+        lastReport = uint64(block.timestamp);
+        emit Harvested(source, gain, fee, credited);
+    }
+
+    function _bookLoss(address strategy, uint256 loss) private {
         strategyDebt[strategy] -= loss;
         totalDebt -= loss;
+        strategyLoss[strategy] += loss;
         emit StrategyLossReported(strategy, loss);
     }
 
-    function _removeStrategy(address strategy) private {
+    /// @dev Asset held by the vault beyond what it accounts for (tokens sent to it directly).
+    function _stray() private view returns (uint256) {
+        uint256 accounted = totalIdle + feesAccrued;
+        uint256 balance = ASSET.balanceOf(address(this));
+        return balance > accounted ? balance - accounted : 0;
+    }
+
+    function _removeStrategy(address strategy, uint256 debt) private {
         uint256 count = _strategies.length;
         for (uint256 i = 0; i < count; ++i) {
             if (_strategies[i] == strategy) {
@@ -638,5 +659,7 @@ contract SphinxYieldAggregator is AccessControl, Pausable, ReentrancyGuard {
             }
         }
         isStrategy[strategy] = false;
+        strategyDebt[strategy] = 0;
+        totalDebt -= debt;
     }
 }

@@ -8,7 +8,8 @@ import {IYieldStrategy} from "../interfaces/IYieldStrategy.sol";
 /// @title Mock strategy
 /// @author Sphinx platform
 /// @notice Test-only strategy that just holds the tokens; yield is simulated by minting the mock
-/// token to it. `setBroken(true)` makes every withdrawal revert (a stuck strategy).
+/// token to it. `setBroken(true)` makes every withdrawal revert (a stuck strategy);
+/// `setOverpay(true)` makes `withdraw` return everything it holds.
 contract MockStrategy is IYieldStrategy {
     using SafeERC20 for IERC20;
 
@@ -18,6 +19,8 @@ contract MockStrategy is IYieldStrategy {
     address public immutable VAULT;
     /// @notice When true, withdrawals revert.
     bool public broken;
+    /// @notice When true, `withdraw` sends everything it holds, whatever was asked.
+    bool public overpay;
 
     /// @notice The caller is not the vault.
     error OnlyVault();
@@ -43,6 +46,12 @@ contract MockStrategy is IYieldStrategy {
         broken = value;
     }
 
+    /// @notice Makes `withdraw` send the whole balance (a strategy returning more than asked).
+    /// @param value True to overpay.
+    function setOverpay(bool value) external {
+        overpay = value;
+    }
+
     /// @inheritdoc IYieldStrategy
     function deposit(uint256 amount) external view onlyVault {
         amount; // tokens were already pushed by the vault
@@ -52,7 +61,7 @@ contract MockStrategy is IYieldStrategy {
     function withdraw(uint256 amount) external onlyVault {
         if (broken) revert Broken();
         uint256 balance = TOKEN.balanceOf(address(this));
-        TOKEN.safeTransfer(VAULT, amount > balance ? balance : amount);
+        TOKEN.safeTransfer(VAULT, overpay || amount > balance ? balance : amount);
     }
 
     /// @inheritdoc IYieldStrategy

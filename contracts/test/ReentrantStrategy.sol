@@ -9,13 +9,18 @@ import {IYieldStrategy} from "../interfaces/IYieldStrategy.sol";
 /// @author Sphinx platform
 /// @notice The vault functions ReentrantStrategy tries to call back into.
 interface IAttackedVault {
-    /// @notice See SphinxYieldAggregator.deposit.
-    /// @param amount The amount.
-    function deposit(uint256 amount) external;
+    /// @notice See SphinxYieldAggregator.deposit (ERC-4626).
+    /// @param assets The amount.
+    /// @param receiver The receiver of the shares.
+    /// @return shares The shares minted.
+    function deposit(uint256 assets, address receiver) external returns (uint256 shares);
 
-    /// @notice See SphinxYieldAggregator.withdraw.
-    /// @param amount The amount.
-    function withdraw(uint256 amount) external;
+    /// @notice See SphinxYieldAggregator.withdraw (ERC-4626).
+    /// @param assets The amount.
+    /// @param receiver The receiver of the assets.
+    /// @param owner The owner of the shares.
+    /// @return shares The shares burnt.
+    function withdraw(uint256 assets, address receiver, address owner) external returns (uint256 shares);
 
     /// @notice See SphinxYieldAggregator.harvest.
     /// @param strategy The strategy.
@@ -120,10 +125,10 @@ contract ReentrantStrategy is IYieldStrategy {
 
     function _call() private {
         if (attack == Attack.Deposit) {
-            TOKEN.forceApprove(address(VAULT), 1);
-            VAULT.deposit(1);
+            TOKEN.forceApprove(address(VAULT), 1e6);
+            VAULT.deposit(1e6, address(this));
         } else if (attack == Attack.Withdraw) {
-            VAULT.withdraw(1);
+            VAULT.withdraw(1, address(this), address(this));
         } else {
             VAULT.harvest(address(this));
         }

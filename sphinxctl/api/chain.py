@@ -76,6 +76,10 @@ class VaultInfo:
     total_assets_wei: int
     asset: str
     asset_decimals: int
+    locked_profit_wei: int
+    profit_unlock_seconds: int
+    fees_accrued_wei: int
+    assets_per_share_wei: int  # what 10**share_decimals shares redeem for
 
 
 @dataclass
@@ -268,6 +272,14 @@ class ChainGateway:
             total_assets_wei=int(self.call(chain, VAULT, "totalAssets")),
             asset=asset,
             asset_decimals=decimals,
+            locked_profit_wei=int(self.call(chain, VAULT, "lockedProfit")),
+            profit_unlock_seconds=int(self.call(chain, VAULT, "profitUnlockTime")),
+            fees_accrued_wei=int(self.call(chain, VAULT, "feesAccrued")),
+            assets_per_share_wei=int(
+                self.call(
+                    chain, VAULT, "convertToAssets", 10 ** int(self.call(chain, VAULT, "decimals"))
+                )
+            ),
         )
 
     # --- writes ----------------------------------------------------------------------------

@@ -154,6 +154,12 @@ class VaultState(BaseModel):
     total_assets_wei: str = Field(description="Decimal string (uint256)")
     total_assets: float = Field(description="In whole asset tokens")
     asset: str
+    locked_profit_wei: str = Field(
+        description="Harvested profit not yet released to holders (decimal string)"
+    )
+    profit_unlock_seconds: int = Field(description="Window over which profit is released")
+    fees_accrued_wei: str = Field(description="Treasury fees not yet claimed (decimal string)")
+    share_price: float = Field(description="Asset tokens one whole vault share redeems for")
 
 
 class WhoAmI(BaseModel):

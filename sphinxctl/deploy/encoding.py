@@ -14,6 +14,7 @@ ROLE_NAMES_LIST = (
     "OPERATOR_ROLE",
     "MINTER_ROLE",
     "REFERRER_ROLE",
+    "GUARDIAN_ROLE",
 )
 ZERO32 = "0x" + "00" * 32
 

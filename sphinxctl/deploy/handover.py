@@ -25,10 +25,24 @@ from sphinxctl.deploy.deployment import (
 )
 from sphinxctl.deploy.executor import Gate
 from sphinxctl.deploy.journal import ChainJournal, Journal, JournalLock, SafeRecord, now
-from sphinxctl.deploy.models import ChainPlan, ChainPreview, DeployResult, Problem, RoleHolders
+from sphinxctl.deploy.models import (
+    ChainPlan,
+    ChainPreview,
+    DeployEvent,
+    DeployResult,
+    Problem,
+    RoleHolders,
+)
 from sphinxctl.deploy.plan import ROLE_CONTRACTS, build_handover_plan
-from sphinxctl.deploy.roles import has_role, role_holders, roles_of
+from sphinxctl.deploy.roles import (
+    default_admin_moving_to,
+    has_role,
+    pending_default_admin,
+    role_holders,
+    roles_of,
+)
 from sphinxctl.deploy.safe import check_safe, inspect_safe, load_safe_artifacts
+from sphinxctl.deploy.safe_accept import accept_through_devnet_safe, devnet_owner_accounts
 from sphinxctl.deploy.steps import ChainView
 from sphinxctl.errors import ChainError, ConfigError, PreflightError, TransactionError
 from sphinxctl.settings import ChainSettings, Settings
@@ -49,13 +63,18 @@ def _handover_gates(session: Session, journal: Journal) -> dict[str, Gate]:
         jc = view.journal
         assert jc is not None and jc.safe is not None
         for contract in ROLE_CONTRACTS:
-            for role in ("DEFAULT_ADMIN_ROLE", "ADMIN_ROLE"):
-                if not has_role(view.client, jc.contracts[contract].address, role, jc.safe.address):
-                    raise TransactionError(
-                        f"{view.client.name}: the Safe does not hold {role} on {contract}; "
-                        "the deployer keeps its roles",
-                        reference="handover-grant-missing",
-                    )
+            address = jc.contracts[contract].address
+            missing = []
+            if not has_role(view.client, address, "ADMIN_ROLE", jc.safe.address):
+                missing.append("ADMIN_ROLE")
+            if not default_admin_moving_to(view.client, address, jc.safe.address):
+                missing.append("the pending DEFAULT_ADMIN_ROLE transfer")
+            if missing:
+                raise TransactionError(
+                    f"{view.client.name}: the Safe lacks {' and '.join(missing)} on {contract}; "
+                    "the deployer keeps its roles",
+                    reference="handover-grant-missing",
+                )
 
     return {"check:safe": check, "check:safe-roles": holds}
 
@@ -179,6 +198,8 @@ def handover_to_safe(
         )
         if request.dry_run:
             return result
+        if settings.environment == "local":
+            _accept_on_devnet(session, journal, events)
         result.roles, left = _role_report(session, journal, deployer)
         result.deployer_roles_left = left
         if left:
@@ -194,6 +215,31 @@ def handover_to_safe(
                     doc.chains[chain.name].handed_over_at or now()
                 )
         return result
+
+
+def _accept_on_devnet(session: Session, journal: Journal, events: EventSink) -> None:
+    """The devnet Safe's owners are public anvil accounts: accept the admin transfers now."""
+    multisig = session.settings.multisig
+    owners = devnet_owner_accounts(multisig.owners)
+
+    def one(chain: ChainSettings) -> None:
+        jc = journal.chain(chain.name)
+        assert jc is not None and jc.safe is not None
+        for contract in ROLE_CONTRACTS:
+            address = jc.contracts[contract].address
+            client = session.clients[chain.name]
+            if accept_through_devnet_safe(
+                client, jc.safe.address, address, owners, multisig.threshold
+            ):
+                events(
+                    DeployEvent(
+                        kind="info",
+                        chain=chain.name,
+                        message=f"the Safe accepted DEFAULT_ADMIN_ROLE on {contract}",
+                    )
+                )
+
+    session.parallel(one)
 
 
 def _role_report(
@@ -216,7 +262,11 @@ def _role_report(
         return graphs
 
     graphs = [g for found in session.parallel(one) for g in found]
-    left = [
-        f"{g.chain} {g.contract} {role}" for g in graphs for role in roles_of(g.roles, deployer)
-    ]
+    left = []
+    for g in graphs:
+        for role in roles_of(g.roles, deployer):
+            client = session.clients[g.chain]
+            if role == "DEFAULT_ADMIN_ROLE" and pending_default_admin(client, g.address):
+                continue  # leaves when the Safe accepts the started transfer (after the delay)
+            left.append(f"{g.chain} {g.contract} {role}")
     return graphs, left

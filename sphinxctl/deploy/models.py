@@ -24,7 +24,7 @@ Arg = Ref | int | str
 class Condition(BaseModel):
     """On-chain state that makes a call unnecessary (checked before signing)."""
 
-    kind: Literal["has_role", "lacks_role"]
+    kind: Literal["has_role", "lacks_role", "admin_transfer_started"]
     role: str
     account: Arg
 

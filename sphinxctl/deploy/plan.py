@@ -2,19 +2,23 @@
 
 Deploy plan per chain: on env `local` a DevnetSPX stand-in for the SPX token (marked local-only;
 `contracts.deploy_local_token` is refused by the settings outside `local`, and this module
-refuses it again), then SphinxYieldAggregator(asset, treasury, deployer), then
-SpaceFlightNFT(asset, treasury, deployer, base_uri, royalty_bps), then setPhiBounds when the
-configured bounds differ from the constructor's, then OPERATOR_ROLE / MINTER_ROLE grants.
+refuses it again), then SphinxYieldAggregator(asset, treasury, deployer, admin delay), then
+SpaceFlightNFT(asset, treasury, deployer, base_uri, royalty_bps, admin delay), then setPhiBounds
+when the configured bounds differ from the constructor's, then OPERATOR_ROLE / MINTER_ROLE grants
+and GUARDIAN_ROLE grants on both contracts.
 
 Handover plan per chain: (env local without a configured Safe) a Safe 1.4.1 singleton, proxy
 factory and 2-of-3 proxy; a check that the Safe matches the configured owners and threshold;
-DEFAULT_ADMIN_ROLE and ADMIN_ROLE granted to the Safe; a check that the Safe holds them; then the
-deployer renounces every role it holds, DEFAULT_ADMIN_ROLE last.
+ADMIN_ROLE granted to the Safe and the two-step DEFAULT_ADMIN_ROLE transfer to it started
+(`beginDefaultAdminTransfer`, AccessControlDefaultAdminRules); a check that the Safe holds
+ADMIN_ROLE and is the pending (or current) default admin; then the deployer renounces every
+other role it holds. DEFAULT_ADMIN_ROLE leaves the deployer when the Safe calls
+`acceptDefaultAdminTransfer()` after `contracts.admin_transfer_delay_seconds`.
 """
 
 from __future__ import annotations
 
-from sphinxctl.deploy.encoding import ZERO32, encode_call, role_id
+from sphinxctl.deploy.encoding import encode_call, role_id
 from sphinxctl.deploy.models import ChainPlan, Condition, PlanStep, Ref
 from sphinxctl.errors import ConfigError
 from sphinxctl.settings import ChainSettings, Settings
@@ -95,9 +99,10 @@ def build_deploy_plan(settings: Settings, chain: ChainSettings) -> ChainPlan:
         asset = _address_setting(
             contracts.spx_token.get(chain.name), f"contracts.spx_token.{chain.name}", env
         )
-    steps.append(_deploy(AGGREGATOR, [asset, treasury, DEPLOYER]))
+    delay = contracts.admin_transfer_delay_seconds
+    steps.append(_deploy(AGGREGATOR, [asset, treasury, DEPLOYER, delay]))
     steps.append(
-        _deploy(NFT, [asset, treasury, DEPLOYER, contracts.base_uri, contracts.royalty_bps])
+        _deploy(NFT, [asset, treasury, DEPLOYER, contracts.base_uri, contracts.royalty_bps, delay])
     )
     if (contracts.phi_min, contracts.phi_max) != CONSTRUCTOR_PHI_BOUNDS:
         steps.append(
@@ -112,6 +117,11 @@ def build_deploy_plan(settings: Settings, chain: ChainSettings) -> ChainPlan:
         )
     steps += [_grant(AGGREGATOR, "OPERATOR_ROLE", op) for op in contracts.operators]
     steps += [_grant(NFT, "MINTER_ROLE", minter) for minter in contracts.minters]
+    steps += [
+        _grant(contract, "GUARDIAN_ROLE", guardian)
+        for contract in ROLE_CONTRACTS
+        for guardian in contracts.guardians
+    ]
     return ChainPlan(chain=chain.name, phase="deploy", steps=steps)
 
 
@@ -163,8 +173,21 @@ def build_handover_plan(
         )
     )
     for contract in contracts:
-        for role in ("DEFAULT_ADMIN_ROLE", "ADMIN_ROLE"):
-            steps.append(_grant(contract, role, SAFE, phase="handover"))
+        steps.append(_grant(contract, "ADMIN_ROLE", SAFE, phase="handover"))
+        steps.append(
+            PlanStep(
+                intent=f"handover:begin-admin-transfer:{contract}",
+                kind="call",
+                phase="handover",
+                contract=contract,
+                function="beginDefaultAdminTransfer(address)",
+                args=[SAFE],
+                description=f"start the DEFAULT_ADMIN_ROLE transfer of {contract} to the Safe",
+                skip_when=Condition(
+                    kind="admin_transfer_started", role="DEFAULT_ADMIN_ROLE", account=SAFE
+                ),
+            )
+        )
     steps.append(
         PlanStep(
             intent="check:safe-roles",
@@ -175,9 +198,8 @@ def build_handover_plan(
         )
     )
     for contract in contracts:
-        roles = set(held.get(contract, [])) | {"ADMIN_ROLE", "DEFAULT_ADMIN_ROLE"}
-        ordered = [*sorted(roles - {"DEFAULT_ADMIN_ROLE"}), "DEFAULT_ADMIN_ROLE"]
-        for role in ordered:
+        roles = set(held.get(contract, [])) | {"ADMIN_ROLE"}
+        for role in sorted(roles - {"DEFAULT_ADMIN_ROLE"}):
             steps.append(
                 PlanStep(
                     intent=f"handover:renounce:{contract}:{role}",
@@ -185,7 +207,7 @@ def build_handover_plan(
                     phase="handover",
                     contract=contract,
                     function=RENOUNCE,
-                    args=[role_id(role) if role != "DEFAULT_ADMIN_ROLE" else ZERO32, DEPLOYER],
+                    args=[role_id(role), DEPLOYER],
                     description=f"renounce {role} on {contract}",
                     skip_when=Condition(kind="lacks_role", role=role, account=DEPLOYER),
                 )

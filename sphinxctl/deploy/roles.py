@@ -60,6 +60,23 @@ def has_role(client: ChainClient, contract: str, role: str, account: str) -> boo
     return result not in ("0x", "") and int(result, 16) == 1
 
 
+def pending_default_admin(client: ChainClient, contract: str) -> str | None:
+    """The account a started DEFAULT_ADMIN_ROLE transfer goes to (None when none is pending)."""
+    result = client.call({"to": contract, "data": encode_call("pendingDefaultAdmin()", [])})
+    if result in ("0x", ""):
+        return None
+    account = checksum("0x" + result[2:66][-40:])
+    return None if int(account, 16) == 0 else account
+
+
+def default_admin_moving_to(client: ChainClient, contract: str, account: str) -> bool:
+    """True when `account` already is the default admin or the pending one."""
+    if has_role(client, contract, "DEFAULT_ADMIN_ROLE", account):
+        return True
+    pending = pending_default_admin(client, contract)
+    return pending is not None and pending.lower() == account.lower()
+
+
 def roles_of(graph: dict[str, list[str]], account: str) -> list[str]:
     return sorted(
         role for role, members in graph.items() if account.lower() in (m.lower() for m in members)

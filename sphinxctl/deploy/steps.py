@@ -17,6 +17,7 @@ from sphinxctl.deploy.encoding import (
 )
 from sphinxctl.deploy.journal import FINAL_OK, PENDING, ChainJournal, TxRecord
 from sphinxctl.deploy.models import Arg, Condition, PlanStep, Ref
+from sphinxctl.deploy.roles import default_admin_moving_to
 from sphinxctl.errors import ChainError
 from sphinxctl.solidity.artifacts import Artifact
 
@@ -82,6 +83,8 @@ def condition_met(view: ChainView, step: PlanStep, condition: Condition) -> bool
     if target is None or (view.journal is None or step.contract not in view.journal.contracts):
         return False
     account = view.resolve(condition.account, placeholder=True)
+    if condition.kind == "admin_transfer_started":
+        return default_admin_moving_to(view.client, target, str(account))
     data = encode_call("hasRole(bytes32,address)", [role_id(condition.role), account])
     result = view.client.call({"to": target, "data": data})
     holds = int(result, 16) == 1 if result not in ("0x", "") else False

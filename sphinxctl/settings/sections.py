@@ -41,6 +41,15 @@ class ContractsSettings(StrictModel):
     royalty_bps: int = Field(default=500, ge=0, le=1000)
     operators: list[HexAddress] = Field(default_factory=list)
     minters: list[HexAddress] = Field(default_factory=list)
+    guardians: list[HexAddress] = Field(
+        default_factory=list, description="GUARDIAN_ROLE holders on both contracts (may pause only)"
+    )
+    admin_transfer_delay_seconds: int = Field(
+        default=2 * 24 * 3600,
+        ge=0,
+        lt=2**48,
+        description="Delay of a two-step DEFAULT_ADMIN_ROLE transfer, in seconds",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> ContractsSettings:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +138,12 @@ def run_slither(
         "--exclude-dependencies",
         "--json", str(report_path),
     ]  # fmt: skip
-    proc = subprocess.run(
-        command, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    # cwd outside the project: crytic-compile looks for a framework config (our foundry.toml)
+    # in the cwd and its parents even when the framework is forced, then runs `forge config`.
+    with tempfile.TemporaryDirectory(prefix="sphinx-slither-") as cwd:
+        proc = subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        )
     try:
         data = json.loads(report_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

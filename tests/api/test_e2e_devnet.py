@@ -197,6 +197,10 @@ def test_emergency_shutdown_is_once_only_and_visible_in_vault_state(
         assert second.json()["details"]["revert"] == "EmergencyShutdownActive"
         vault = api.get("/api/v1/vault/ethereum", headers=auth(tokens["viewer"])).json()
         assert vault["emergency_shutdown"] is True and vault["paused"] is False
+        # ERC-4626 view: nothing deposited, one whole share (asset decimals + 6) is worth 1 SPX
+        assert vault["share_price"] == pytest.approx(1.0)
+        assert vault["locked_profit_wei"] == "0" and vault["fees_accrued_wei"] == "0"
+        assert vault["profit_unlock_seconds"] == 7 * 24 * 3600
 
 
 def test_contracts_lists_every_deployment(api: httpx.Client, tokens: dict[str, str]) -> None:

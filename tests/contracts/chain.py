@@ -30,6 +30,7 @@ ROLE_IDS = {
     "OPERATOR_ROLE": keccak(text="OPERATOR_ROLE"),
     "MINTER_ROLE": keccak(text="MINTER_ROLE"),
     "REFERRER_ROLE": keccak(text="REFERRER_ROLE"),
+    "GUARDIAN_ROLE": keccak(text="GUARDIAN_ROLE"),
 }
 
 

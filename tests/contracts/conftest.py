@@ -17,7 +17,7 @@ from tests.contracts.chain import ROOT, Anvil, Chain
 
 MAX_UINT = 2**256 - 1
 UNIT = 10**18
-STATS: dict[str, int] = {}
+ADMIN_DELAY = 3600
 
 
 @dataclass
@@ -67,9 +67,18 @@ def system(chain: Chain) -> System:
     admin, operator, minter, treasury = accounts[:4]
     users, outsider = accounts[4:9], accounts[9]
     token = chain.deploy("MockERC20", "Sphinx", "SPX", sender=admin)
-    vault = chain.deploy("SphinxYieldAggregator", token.address, treasury, admin, sender=admin)
+    vault = chain.deploy(
+        "SphinxYieldAggregator", token.address, treasury, admin, ADMIN_DELAY, sender=admin
+    )
     nft = chain.deploy(
-        "SpaceFlightNFT", token.address, treasury, admin, "ipfs://sphinx/", 500, sender=admin
+        "SpaceFlightNFT",
+        token.address,
+        treasury,
+        admin,
+        "ipfs://sphinx/",
+        500,
+        ADMIN_DELAY,
+        sender=admin,
     )
     s1 = chain.deploy("MockStrategy", token.address, vault.address, sender=admin)
     s2 = chain.deploy("MockStrategy", token.address, vault.address, sender=admin)
@@ -98,11 +107,3 @@ def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         system.chain.revert_to(snapshot)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if STATS:
-        terminalreporter.write_line(
-            "aggregator invariants on anvil: "
-            + ", ".join(f"{name}={value}" for name, value in sorted(STATS.items()))
-        )

@@ -27,9 +27,9 @@ def test_aggregator_constructor_checks_its_arguments(system: System) -> None:
     artifact = s.chain.artifacts["SphinxYieldAggregator"]
     factory = s.chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     for args, error in (
-        ((s.users[0], s.treasury, s.admin), "AssetHasNoCode"),
-        ((s.token.address, ZERO, s.admin), "ZeroAddress"),
-        ((s.token.address, s.treasury, ZERO), "ZeroAddress"),
+        ((s.users[0], s.treasury, s.admin, 3600), "AssetHasNoCode"),
+        ((s.token.address, ZERO, s.admin, 3600), "ZeroAddress"),
+        ((s.token.address, s.treasury, ZERO, 3600), "AccessControlInvalidDefaultAdmin"),
     ):
         with pytest.raises(ContractLogicError) as caught:
             factory.constructor(*args).transact({"from": s.admin})

@@ -11,7 +11,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from tests.contracts.chain import ROLE_IDS, ZERO, interface_id
-from tests.contracts.conftest import UNIT, System
+from tests.contracts.conftest import ADMIN_DELAY, MAX_UINT, UNIT, System
 
 FEES = [10 * UNIT, 20 * UNIT, 40 * UNIT, 80 * UNIT, 160 * UNIT]
 
@@ -31,7 +31,7 @@ def test_phi_bounds_on_role_gated_and_paid_mint(
     s, user = system, system.users[0]
     for sender, call in (
         (s.minter, s.nft.functions.mintTo(user, score)),
-        (user, s.nft.functions.mint(score, ZERO)),
+        (user, s.nft.functions.mint(score, ZERO, MAX_UINT)),
     ):
         if tier is None:
             revert = s.chain.reverts(call, sender)
@@ -78,7 +78,7 @@ def test_paid_mint_charges_tier_fee_to_treasury_and_emits(system: System) -> Non
     s, user = system, system.users[0]
     before_user = s.token.functions.balanceOf(user).call()
     before_treasury = s.token.functions.balanceOf(s.treasury).call()
-    receipt = s.chain.tx(s.nft.functions.mint(820, ZERO), user)
+    receipt = s.chain.tx(s.nft.functions.mint(820, ZERO, MAX_UINT), user)
     assert s.chain.events(s.nft, "Minted", receipt) == [
         {"tokenId": 1, "to": user, "score": 820, "tier": 3, "fee": FEES[3], "referrer": ZERO}
     ]
@@ -92,17 +92,28 @@ def test_paid_mint_charges_tier_fee_to_treasury_and_emits(system: System) -> Non
 def test_referrer_needs_the_referrer_role_and_gets_its_share(system: System) -> None:
     s, user, referrer = system, system.users[0], system.users[1]
     for bad in (referrer, user):
-        revert = s.chain.reverts(s.nft.functions.mint(300, bad), user)
+        revert = s.chain.reverts(s.nft.functions.mint(300, bad, MAX_UINT), user)
         assert (revert.name, revert.args) == ("InvalidReferrer", (bad.lower(),))
     s.chain.tx(s.nft.functions.grantRole(ROLE_IDS["REFERRER_ROLE"], referrer), s.admin)
-    s.chain.tx(s.nft.functions.grantRole(ROLE_IDS["REFERRER_ROLE"], user), s.admin)
-    assert s.chain.reverts(s.nft.functions.mint(300, user), user).name == "InvalidReferrer"  # self
+    self_referral = s.nft.functions.mint(300, user, MAX_UINT)
+    assert s.chain.reverts(self_referral, user).name == "InvalidReferrer"
     before_ref = s.token.functions.balanceOf(referrer).call()
     before_treasury = s.token.functions.balanceOf(s.treasury).call()
-    s.chain.tx(s.nft.functions.mint(300, referrer), user)
+    s.chain.tx(s.nft.functions.mint(300, referrer, MAX_UINT), user)
     share = FEES[0] * 500 // 10_000
     assert s.token.functions.balanceOf(referrer).call() - before_ref == share
     assert s.token.functions.balanceOf(s.treasury).call() - before_treasury == FEES[0] - share
+    # a referrer cannot be referred (two referrer addresses of one person cannot pay each other)
+    s.chain.tx(s.nft.functions.grantRole(ROLE_IDS["REFERRER_ROLE"], user), s.admin)
+    revert = s.chain.reverts(s.nft.functions.mint(300, referrer, MAX_UINT), user)
+    assert (revert.name, revert.args) == ("InvalidReferrer", (referrer.lower(),))
+
+
+def test_mint_refuses_a_fee_above_the_callers_maximum(system: System) -> None:
+    s, user = system, system.users[0]
+    s.chain.tx(s.nft.functions.setMintFee(0, FEES[0] * 3), s.admin)  # changed while in flight
+    revert = s.chain.reverts(s.nft.functions.mint(300, ZERO, FEES[0]), user)
+    assert (revert.name, revert.args) == ("FeeAboveMax", (FEES[0] * 3, FEES[0]))
 
 
 def test_fee_and_referral_setters_validate_and_emit(system: System) -> None:
@@ -122,7 +133,7 @@ def test_fee_and_referral_setters_validate_and_emit(system: System) -> None:
 def test_paid_mint_without_allowance_reverts(system: System) -> None:
     s = system
     assert (
-        s.chain.reverts(s.nft.functions.mint(500, ZERO), s.outsider).name
+        s.chain.reverts(s.nft.functions.mint(500, ZERO, MAX_UINT), s.outsider).name
         == "ERC20InsufficientAllowance"
     )
 
@@ -131,7 +142,7 @@ def test_paid_mint_without_allowance_reverts(system: System) -> None:
 
 
 PAUSE_BLOCKS: dict[str, Callable[[System, int], tuple[str, Any]]] = {
-    "mint": lambda s, t: (s.users[1], s.nft.functions.mint(500, ZERO)),
+    "mint": lambda s, t: (s.users[1], s.nft.functions.mint(500, ZERO, MAX_UINT)),
     "mintTo": lambda s, t: (s.minter, s.nft.functions.mintTo(s.users[1], 500)),
     "transferFrom": lambda s, t: (
         s.users[0],
@@ -169,7 +180,28 @@ PAUSE_ALLOWS: dict[str, Callable[[System, int], tuple[str, Any]]] = {
         s.minter,
         s.nft.functions.renounceRole(ROLE_IDS["MINTER_ROLE"], s.minter),
     ),
+    "beginDefaultAdminTransfer": lambda s, t: (
+        s.admin,
+        s.nft.functions.beginDefaultAdminTransfer(s.users[2]),
+    ),
+    "cancelDefaultAdminTransfer": lambda s, t: (
+        s.admin,
+        s.nft.functions.cancelDefaultAdminTransfer(),
+    ),
+    "changeDefaultAdminDelay": lambda s, t: (s.admin, s.nft.functions.changeDefaultAdminDelay(60)),
+    "rollbackDefaultAdminDelay": lambda s, t: (
+        s.admin,
+        s.nft.functions.rollbackDefaultAdminDelay(),
+    ),
+    "acceptDefaultAdminTransfer": lambda s, t: (s.admin, _pending_to_admin(s)),
 }
+
+
+def _pending_to_admin(s: System) -> Any:
+    """Starts a transfer to the admin itself and waits out the delay, so it can accept."""
+    s.chain.tx(s.nft.functions.beginDefaultAdminTransfer(s.admin), s.admin)
+    s.chain.increase_time(ADMIN_DELAY + 1)
+    return s.nft.functions.acceptDefaultAdminTransfer()
 
 
 def test_pause_classification_covers_every_state_changing_function(artifacts: dict) -> None:
@@ -333,9 +365,10 @@ def test_constructor_rejects_bad_arguments(system: System) -> None:
     artifact = s.chain.artifacts["SpaceFlightNFT"]
     factory = s.chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     for args, error in (
-        ((s.token.address, s.treasury, s.admin, "u/", 1001), "RoyaltyTooHigh"),
-        ((s.users[0], s.treasury, s.admin, "u/", 100), "ZeroAddress"),  # payment token without code
-        ((s.token.address, ZERO, s.admin, "u/", 100), "ZeroAddress"),
+        ((s.token.address, s.treasury, s.admin, "u/", 1001, 60), "RoyaltyTooHigh"),
+        ((s.users[0], s.treasury, s.admin, "u/", 100, 60), "ZeroAddress"),  # token without code
+        ((s.token.address, ZERO, s.admin, "u/", 100, 60), "ZeroAddress"),
+        ((s.token.address, s.treasury, ZERO, "u/", 100, 60), "AccessControlInvalidDefaultAdmin"),
     ):
         with pytest.raises(ContractLogicError) as caught:
             factory.constructor(*args).transact({"from": s.admin})

@@ -53,7 +53,7 @@ def test_full_local_deployment_to_three_chains_verifies_and_reruns_without_sendi
 ) -> None:
     result = cli(project, "deploy", "contracts", "--yes")
     assert result.exit_code == 0, result.output
-    assert "15 transactions sent" in result.output
+    assert "21 transactions sent" in result.output
     assert "starting anvil for ethereum" in result.output
 
     data = journal(project)
@@ -62,10 +62,10 @@ def test_full_local_deployment_to_three_chains_verifies_and_reruns_without_sendi
         assert section["chain_id"] == chain_id
         assert set(section["contracts"]) == CONTRACTS
         assert section["contracts"]["DevnetSPX"]["local_only"] is True
-        assert [tx["status"] for tx in section["transactions"]] == ["confirmed"] * 5
+        assert [tx["status"] for tx in section["transactions"]] == ["confirmed"] * 7
         assert all(c["verified"] is True for c in section["contracts"].values())
     nonces = _nonces(project)
-    assert nonces == dict.fromkeys(CHAIN_IDS, 5)
+    assert nonces == dict.fromkeys(CHAIN_IDS, 7)
 
     verify = cli(project, "deploy", "verify", "-o", "json")
     assert verify.exit_code == 0, verify.output
@@ -96,7 +96,7 @@ def test_status_shows_every_contract_with_confirmations_and_role_holders(
     report = json.loads(result.stdout)
     assert [chain["chain"] for chain in report["chains"]] == list(CHAIN_IDS)
     for chain in report["chains"]:
-        assert chain["deployer_nonce"] == chain["journaled_transactions"] == 5
+        assert chain["deployer_nonce"] == chain["journaled_transactions"] == 7
         by_name = {c["name"]: c for c in chain["contracts"]}
         assert set(by_name) == CONTRACTS
         assert all(c["confirmations"] >= 1 and c["code_present"] for c in by_name.values())
@@ -104,6 +104,8 @@ def test_status_shows_every_contract_with_confirmations_and_role_holders(
         assert aggregator["DEFAULT_ADMIN_ROLE"] == [DEPLOYER]
         assert aggregator["OPERATOR_ROLE"] == [dev_address(1)]
         assert by_name["SpaceFlightNFT"]["roles"]["MINTER_ROLE"] == [dev_address(2)]
+        for name in ("SphinxYieldAggregator", "SpaceFlightNFT"):  # may pause, nothing else
+            assert by_name[name]["roles"]["GUARDIAN_ROLE"] == [dev_address(6)]
 
 
 def test_lost_journal_is_rebuilt_from_the_chains_and_nothing_is_redeployed(
@@ -117,7 +119,7 @@ def test_lost_journal_is_rebuilt_from_the_chains_and_nothing_is_redeployed(
 
     result = cli(project, "deploy", "status", "--reconcile", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)["reconciled"]) == 15
+    assert len(json.loads(result.stdout)["reconciled"]) == 21
     after = journal(project)
     for name in CHAIN_IDS:
         old, new = before["chains"][name], after["chains"][name]
@@ -163,8 +165,8 @@ def test_a_wiped_devnet_is_detected_its_journal_archived_and_the_chains_redeploy
 
     result = cli(project, "deploy", "contracts", "--yes", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["sent"] == 15
+    assert json.loads(result.stdout)["sent"] == 21
     archived = list((project / "deployments").glob("local.*.reset.json"))
     assert len(archived) == 1
     assert set(json.loads(archived[0].read_text())["chains"]) == set(CHAIN_IDS)
-    assert _nonces(project) == dict.fromkeys(CHAIN_IDS, 5)
+    assert _nonces(project) == dict.fromkeys(CHAIN_IDS, 7)

@@ -117,7 +117,15 @@ def test_local_plan_deploys_the_local_token_first_and_grants_roles_last() -> Non
         "deploy:SpaceFlightNFT",
     ]
     assert plan.steps[0].local_only and not plan.steps[1].local_only
-    assert [s.function for s in plan.steps[3:]] == ["grantRole(bytes32,address)"] * 2
+    assert plan.steps[1].args[-1] == settings.contracts.admin_transfer_delay_seconds == 1
+    assert plan.steps[2].args[-1] == 1
+    # operator, minter, then the guardian on both contracts
+    assert [s.function for s in plan.steps[3:]] == ["grantRole(bytes32,address)"] * 4
+    guardian = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
+    assert [s.intent for s in plan.steps[5:]] == [
+        f"grant:SphinxYieldAggregator:GUARDIAN_ROLE:{guardian}",
+        f"grant:SpaceFlightNFT:GUARDIAN_ROLE:{guardian}",
+    ]
 
 
 def test_testnet_and_mainnet_plans_never_include_the_local_token(
@@ -154,7 +162,7 @@ def test_phi_bounds_other_than_the_constructor_defaults_add_a_call() -> None:
     )
 
 
-def test_handover_renounces_default_admin_last_after_checks() -> None:
+def test_handover_starts_the_admin_transfer_and_renounces_the_rest_after_checks() -> None:
     settings = load_settings("local", ROOT / "environments").settings
     plan = build_handover_plan(
         settings,
@@ -173,7 +181,11 @@ def test_handover_renounces_default_admin_last_after_checks() -> None:
     assert intents.index("check:safe-roles") < intents.index(
         "handover:renounce:SphinxYieldAggregator:ADMIN_ROLE"
     )
-    assert intents[-1] == "handover:renounce:SphinxYieldAggregator:DEFAULT_ADMIN_ROLE"
+    assert intents.index("handover:begin-admin-transfer:SphinxYieldAggregator") < intents.index(
+        "check:safe-roles"
+    )
+    # DEFAULT_ADMIN_ROLE cannot be renounced or granted: it moves when the Safe accepts
+    assert not any("DEFAULT_ADMIN_ROLE" in intent for intent in intents)
     assert "handover:renounce:SphinxYieldAggregator:OPERATOR_ROLE" in intents
 
 

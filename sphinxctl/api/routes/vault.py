@@ -21,7 +21,8 @@ router = api_router("/vault", "vault")
 def vault_state(
     request: Request, chain: ChainName, _claims: Claims = Depends(require(Permission.vault_read))
 ) -> VaultState:
-    """Paused, emergency shutdown, active strategies and total value locked."""
+    """Paused, emergency shutdown, active strategies, total value locked, locked profit, unclaimed
+    fees and the share price (ERC-4626)."""
     info = get_services(request).gateway.vault(chain)
     return VaultState(
         chain=chain,
@@ -32,4 +33,8 @@ def vault_state(
         total_assets_wei=str(info.total_assets_wei),
         total_assets=info.total_assets_wei / 10**info.asset_decimals,
         asset=info.asset,
+        locked_profit_wei=str(info.locked_profit_wei),
+        profit_unlock_seconds=info.profit_unlock_seconds,
+        fees_accrued_wei=str(info.fees_accrued_wei),
+        share_price=info.assets_per_share_wei / 10**info.asset_decimals,
     )
