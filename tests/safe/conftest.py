@@ -21,6 +21,7 @@ class SafeDevnet:
     project: Path
     safe: str
     contracts: dict[str, str]
+    base_nonce: int  # the Safe's nonce after handover (the devnet Safe accepted DEFAULT_ADMIN_ROLE)
 
     def run(self, *args: str, **kwargs: Any) -> Any:
         return cli(self.project, *args, **kwargs)
@@ -44,7 +45,9 @@ def handed_over(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SafeDevnet
             assert result.exit_code == 0, result.output
         section = journal(project)["chains"]["ethereum"]
         contracts = {name: c["address"] for name, c in section["contracts"].items()}
-        yield SafeDevnet(node, project, section["safe"]["address"], contracts)
+        safe = section["safe"]["address"]
+        nonce = int(node.call("eth_call", {"to": safe, "data": "0xaffed0e0"}, "latest"), 16)
+        yield SafeDevnet(node, project, safe, contracts, nonce)
     finally:
         node.stop()
 

@@ -51,10 +51,10 @@ def test_api_admin_routes_propose_to_the_safe_after_handover(devnet: SafeDevnet)
         )
         assert unpause.status_code == 202, unpause.text
         proposal = unpause.json()["proposal_id"]
-        assert unpause.json()["nonce"] == 1
+        assert unpause.json()["nonce"] == devnet.base_nonce + 1
         executed = _sign_and_execute(devnet, proposal)
         assert f"{VAULT}.Unpaused" in executed["events"]
-        assert not _paused(devnet, VAULT) and _safe_nonce(devnet) == 2
+        assert not _paused(devnet, VAULT) and _safe_nonce(devnet) == devnet.base_nonce + 2
 
         root = "0x" + "ab" * 32
         published = client.post(

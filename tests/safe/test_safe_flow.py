@@ -83,7 +83,7 @@ def test_propose_pause_two_signatures_execute_pauses_the_vault(devnet: SafeDevne
     proposal = _propose(devnet, "pause", "vault")
     pid = proposal["id"]
     assert proposal["decoded"] == f"{VAULT}.pause()"
-    assert proposal["tx"]["operation"] == 0 and proposal["tx"]["nonce"] == 0
+    assert proposal["tx"]["operation"] == 0 and proposal["tx"]["nonce"] == devnet.base_nonce
     assert (devnet.proposals() / f"{pid}.json").is_file()
 
     first = _sign(devnet, pid, 3)
@@ -94,20 +94,24 @@ def test_propose_pause_two_signatures_execute_pauses_the_vault(devnet: SafeDevne
     assert second.exit_code == 0, second.output
     status = devnet.run("safe", "status", pid, "-o", "json")
     row = json.loads(status.stdout)[0]
-    assert row["state"] == "ready" and len(row["signed_by"]) == 2 and row["safe_nonce"] == 0
+    assert (
+        row["state"] == "ready"
+        and len(row["signed_by"]) == 2
+        and row["safe_nonce"] == devnet.base_nonce
+    )
 
     result = _execute(devnet, pid)
     assert result.exit_code == 0, result.output
     executed = json.loads(result.stdout)
     assert executed["success"] is True
     assert f"{VAULT}.Paused" in executed["events"] and "Safe.ExecutionSuccess" in executed["events"]
-    assert _paused(devnet, VAULT) and _safe_nonce(devnet) == 1
+    assert _paused(devnet, VAULT) and _safe_nonce(devnet) == devnet.base_nonce + 1
 
     # A second execution is refused before anything is sent.
     nonce = devnet.node.nonce(DEPLOYER)
     again = _execute(devnet, pid)
     assert again.exit_code == 4 and "safe-already-executed" in _error(again)
-    assert devnet.node.nonce(DEPLOYER) == nonce and _safe_nonce(devnet) == 1
+    assert devnet.node.nonce(DEPLOYER) == nonce and _safe_nonce(devnet) == devnet.base_nonce + 1
     row = json.loads(devnet.run("safe", "status", pid, "-o", "json").stdout)[0]
     assert row["state"] == "executed" and row["tx_hash"] == executed["tx_hash"]
 
@@ -187,7 +191,7 @@ def test_a_delegatecall_needs_the_flag_at_every_step(devnet: SafeDevnet) -> None
     nonce = devnet.node.nonce(DEPLOYER)
     result = _execute(devnet, pid)
     assert result.exit_code == 2 and "delegatecall-refused" in _error(result)
-    assert devnet.node.nonce(DEPLOYER) == nonce and _safe_nonce(devnet) == 0
+    assert devnet.node.nonce(DEPLOYER) == nonce and _safe_nonce(devnet) == devnet.base_nonce
 
 
 def test_raw_calls_are_checked_against_the_abi(devnet: SafeDevnet) -> None:
@@ -226,7 +230,7 @@ def test_killed_during_execute_then_rerun_executes_once(devnet: SafeDevnet, cras
     result = _execute(devnet, pid)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["tx_hash"] == journaled["tx_hash"]
-    assert devnet.node.nonce(DEPLOYER) == nonce + 1 and _safe_nonce(devnet) == 1
+    assert devnet.node.nonce(DEPLOYER) == nonce + 1 and _safe_nonce(devnet) == devnet.base_nonce + 1
     assert _paused(devnet, VAULT)
     again = _execute(devnet, pid)
     assert again.exit_code == 4 and devnet.node.nonce(DEPLOYER) == nonce + 1
@@ -260,6 +264,6 @@ def test_keystore_signature_table_output_and_dry_run_send_nothing(
     assert dry.exit_code == 0 and json.loads(dry.stdout)["dry_run"] is True, dry.output
     no_tty = devnet.run("safe", "execute", pid)
     assert no_tty.exit_code == 2 and "confirmation-required" in no_tty.output
-    assert devnet.node.nonce(DEPLOYER) == nonce and _safe_nonce(devnet) == 0
+    assert devnet.node.nonce(DEPLOYER) == nonce and _safe_nonce(devnet) == devnet.base_nonce
     table = devnet.run("safe", "status")
     assert table.exit_code == 0 and "ready" in table.stdout and "2/2" in table.stdout
