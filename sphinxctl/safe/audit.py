@@ -39,3 +39,20 @@ def recorded(
 
     with audited(store, actor.name, actor.role, action, target, params) as outcome:
         yield outcome
+
+
+def track_transaction(
+    store: Store | None,
+    chain: str,
+    tx_hash: str,
+    actor: Actor,
+    status: str = "pending",
+    block_number: int | None = None,
+) -> None:
+    """The execTransaction in the store's transaction table (pending before broadcast, its
+    outcome after), like the API's transactions; idempotent, so a resumed run repeats it."""
+    if store is None:
+        return
+    store.record_transaction(chain, tx_hash, "safe_execute", status="pending", actor=actor.name)
+    if status != "pending":
+        store.update_transaction_status(chain, tx_hash, status, block_number=block_number)

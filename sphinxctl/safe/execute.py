@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sphinxctl.deploy.faults import NO_FAULTS, Faults
 from sphinxctl.deploy.journal import now
 from sphinxctl.errors import Aborted, ChainError, TransactionError
-from sphinxctl.safe.audit import Actor, recorded
+from sphinxctl.safe.audit import Actor, recorded, track_transaction
 from sphinxctl.safe.context import SafeContext, require_delegatecall_ack, require_intact
 from sphinxctl.safe.files import ProposalLock, proposal_path, read_proposal, write_proposal
 from sphinxctl.safe.model import Execution, Proposal
@@ -212,7 +212,7 @@ def execute(
         if execution is not None and execution.status in ("signed", "sent"):
             with recorded(store, actor, "safe.execute", target, {**params, "resumed": True}) as o:
                 result.resumed = True
-                _settle(ctx, proposal, path, result, faults)
+                _settle(ctx, proposal, path, result, faults, (store, actor))
                 o.params.update(tx_hash=result.tx_hash, success=result.success)
             return result
         tx, preview = _prepare(ctx, proposal, executor)
@@ -235,19 +235,26 @@ def execute(
             )
             write_proposal(path, proposal)
             faults.hit("journaled")
-            _settle(ctx, proposal, path, result, faults)
+            _settle(ctx, proposal, path, result, faults, (store, actor))
             outcome.params.update(tx_hash=result.tx_hash, success=result.success)
         return result
 
 
 def _settle(
-    ctx: SafeContext, proposal: Proposal, path: Path, result: ExecuteResult, faults: Faults
+    ctx: SafeContext,
+    proposal: Proposal,
+    path: Path,
+    result: ExecuteResult,
+    faults: Faults,
+    tracking: tuple[Store | None, Actor],
 ) -> None:
     """Broadcast the journaled bytes (unless mined already), wait for the receipt, record it."""
     execution = proposal.execution
     assert execution is not None
     client = ctx.client()
     result.tx_hash = execution.tx_hash
+    store, actor = tracking
+    track_transaction(store, ctx.chain.name, execution.tx_hash, actor)
     receipt = client.receipt(execution.tx_hash)
     if receipt is None:
         _broadcast(ctx, proposal, path)
@@ -265,6 +272,10 @@ def _settle(
     execution.mined_at = now()
     write_proposal(path, proposal)
     faults.hit("recorded")
+    outcome = "confirmed" if execution.success else "failed"
+    track_transaction(
+        store, ctx.chain.name, execution.tx_hash, actor, outcome, execution.block_number
+    )
     result.block_number = execution.block_number
     result.gas_used = execution.gas_used
     result.success = execution.success

@@ -107,6 +107,14 @@ def test_propose_pause_two_signatures_execute_pauses_the_vault(devnet: SafeDevne
     assert f"{VAULT}.Paused" in executed["events"] and "Safe.ExecutionSuccess" in executed["events"]
     assert _paused(devnet, VAULT) and _safe_nonce(devnet) == devnet.base_nonce + 1
 
+    from sphinxctl.settings import load_settings
+    from sphinxctl.store import Store
+
+    settings = load_settings("local", devnet.project / "environments").settings
+    with Store.from_settings(settings, devnet.project) as store:
+        record = store.get_transaction("ethereum", executed["tx_hash"])
+    assert record is not None and (record.kind, record.status) == ("safe_execute", "confirmed")
+
     # A second execution is refused before anything is sent.
     nonce = devnet.node.nonce(DEPLOYER)
     again = _execute(devnet, pid)
