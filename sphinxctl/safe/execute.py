@@ -92,14 +92,27 @@ def _exec_data(proposal: Proposal) -> str:
     return encode_call(EXEC_SIGNATURE, [*proposal.tx.exec_args(), proposal.signature_bytes()])
 
 
-def _refusal(ctx: SafeContext, exc: Any) -> str:
+def _reason(ctx: SafeContext, exc: Any) -> str:
     from sphinxctl.deploy.encoding import describe_revert
 
     data = exc.data.get("data") if isinstance(exc.data, dict) else exc.data
-    reason = describe_revert(data, list(ctx.abis.values())) or exc.message
+    return describe_revert(data, list(ctx.abis.values())) or str(exc.message)
+
+
+def _refusal(ctx: SafeContext, proposal: Proposal, exc: Any) -> str:
+    """Why the Safe refuses; for GS013 also why its call reverts (replayed from the Safe)."""
+    from sphinxctl.chains.rpc import RpcError
+
+    reason = _reason(ctx, exc)
     for code, words in SAFE_ERRORS.items():
         if code in reason:
-            return f"{reason} ({words})"
+            reason = f"{reason} ({words})"
+    if "GS013" in reason and proposal.tx.operation == 0:
+        inner = {"from": proposal.safe, "to": proposal.tx.to, "data": proposal.tx.data}
+        try:
+            ctx.client().call(inner)
+        except RpcError as inner_exc:
+            reason += f": {_reason(ctx, inner_exc)}"
     return reason
 
 
@@ -138,8 +151,9 @@ def _prepare(
         returned = client.call(call)
         gas = client.estimate_gas(call)
     except RpcError as exc:
+        why = _refusal(ctx, proposal, exc)
         raise TransactionError(
-            f"{ctx.chain.name}: the Safe refuses proposal {proposal.id}: {_refusal(ctx, exc)}",
+            f"{ctx.chain.name}: the Safe refuses proposal {proposal.id}: {why}",
             hint="nothing was sent",
             reference="safe-execution-refused",
         ) from None

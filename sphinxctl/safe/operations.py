@@ -137,6 +137,8 @@ def propose(
         "nonce": nonce,
         "call": call.decoded,
         "operation": "delegatecall" if request.delegatecall else "call",
+        "to": target,
+        "data": call.data,
     }
     with recorded(store, actor, "safe.propose", f"{ctx.chain.name}:{call.contract}", params):
         write_proposal(path, proposal)
@@ -256,7 +258,7 @@ def status(
 ) -> list[ProposalStatus]:
     """One proposal, or every proposal of the environment, against its Safe's state now."""
     paths = [proposal_path(project_root, env, ref)] if ref else list_proposals(project_root, env)
-    states: dict[str, SafeState] = {}
+    states: dict[str, SafeState | None] = {}
     found = []
     for path in paths:
         chain = read_proposal(path).chain
@@ -264,6 +266,9 @@ def status(
         if ctx is None:
             raise UsageError(f"proposal {path.name} is for chain {chain!r}, not configured here")
         if chain not in states:
-            states[chain] = ctx.read_safe()
+            try:
+                states[chain] = ctx.read_safe()
+            except ChainError:  # offline: judged from the file alone (owners it recorded)
+                states[chain] = None
         found.append(_status(ctx, path, states[chain]))
     return found

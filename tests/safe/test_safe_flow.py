@@ -275,3 +275,32 @@ def test_keystore_signature_table_output_and_dry_run_send_nothing(
     assert devnet.node.nonce(DEPLOYER) == nonce and _safe_nonce(devnet) == devnet.base_nonce
     table = devnet.run("safe", "status")
     assert table.exit_code == 0 and "ready" in table.stdout and "2/2" in table.stdout
+
+
+def test_offline_an_owner_signs_from_the_file_and_status_still_answers(devnet: SafeDevnet) -> None:
+    import yaml
+
+    from tests.support.ports import free_port
+
+    pid = _propose(devnet, "unpause", "vault")["id"]
+    config_path = devnet.project / "environments" / "local.yaml"
+    original = config_path.read_text()
+    config = yaml.safe_load(original)
+    config["chains"]["ethereum"]["rpc_urls"] = [f"http://127.0.0.1:{free_port()}"]  # nothing there
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        online = _sign(devnet, pid, 3)
+        assert online.exit_code == 4 and "rpc-unreachable" in online.output
+        offline = _sign(devnet, pid, 3, "--offline")
+        assert offline.exit_code == 0, offline.output
+        outsider = _sign(devnet, pid, 6, "--offline")
+        assert outsider.exit_code == 4 and "as recorded in the proposal" in outsider.output
+        status = devnet.run("safe", "status", pid, "-o", "json")
+        assert status.exit_code == 0, status.output
+        row = json.loads(status.stdout)[0]
+        assert row["safe_nonce"] is None and row["state"] == "pending" and row["missing"] == 1
+    finally:
+        config_path.write_text(original)
+    assert _sign(devnet, pid, 4).exit_code == 0
+    result = _execute(devnet, pid)
+    assert result.exit_code == 4 and "ExpectedPause" in result.output  # not paused: refused
