@@ -557,8 +557,8 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
         override
     {
         if (assets < 1 || shares < 1) revert ZeroAmount();
+        // The owner's clock only: a router or spender serving many owners is not rate-limited.
         _startCooldown(owner);
-        if (caller != owner) _startCooldown(caller);
         _gatherIdle(assets);
         totalIdle -= assets;
         super._withdraw(caller, receiver, owner, assets, shares);

@@ -42,7 +42,7 @@ fi
 
 want=$(stamp package-lock.json)
 if [ ! -d node_modules ] || [ "$(cat node_modules/.stamp 2>/dev/null)" != "$want" ]; then
-  log "node: npm ci (solc-js, anvil, OpenZeppelin, Safe, solhint)"
+  log "node: npm ci (solc-js, anvil, forge, OpenZeppelin, Safe, solhint)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > node_modules/.stamp
 fi

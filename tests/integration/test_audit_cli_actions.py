@@ -97,10 +97,10 @@ def test_deploy_and_handover_record_one_event_per_transaction(
         ("deploy.handover", "started"),
         ("deploy.handover", "ok"),
     ]
-    assert found[0].params["transactions"] == 5 and found[0].params["deployer"] == DEPLOYER
+    assert found[0].params["transactions"] == 7 and found[0].params["deployer"] == DEPLOYER
 
     txs = journal(project)["chains"]["ethereum"]["transactions"]
-    assert len(txs) == 16  # 5 deployment + 11 handover transactions
+    assert len(txs) == 16  # 7 deployment + 9 handover transactions
     per_tx = [e for e in found if e.action == "deploy.transaction"]
     assert len(per_tx) == 2 * len(txs)
     for tx in txs:
@@ -175,7 +175,7 @@ def test_database_lost_mid_deployment_stops_before_the_next_broadcast(
 
     found = events(database)
     txs = journal(project)["chains"]["ethereum"]["transactions"]
-    assert fresh_node.nonce(DEPLOYER) == len(txs) == 5
+    assert fresh_node.nonce(DEPLOYER) == len(txs) == 7
     for tx in txs:  # each one was recorded before it was broadcast, then its outcome
         results = [e.result for e in found if e.params.get("tx_hash") == tx["tx_hash"]]
         assert results == (["resumed", "mined"] if tx["nonce"] == 2 else ["signed", "mined"])

@@ -62,7 +62,7 @@ def test_flaky_rpc_completes_or_stops_with_a_clear_message_and_never_duplicates(
         assert exits[-1] == 0, exits
         assert set(proxy.injected) == set(FAULTS), proxy.injected
         assert_one_instance_each(project, {"ethereum": node}, DEPLOYER)
-        assert node.nonce(DEPLOYER) == 5
+        assert node.nonce(DEPLOYER) == 7
         proxy.enabled = False
         again = cli(project, "deploy", "contracts", "--yes", "-o", "json")
         assert again.exit_code == 0 and json.loads(again.stdout)["sent"] == 0, again.output
