@@ -107,6 +107,7 @@ class ChainGateway:
         *,
         signer: Signer | None = None,
         minter: Signer | None = None,
+        guardian: Signer | None = None,
         client_factory: ClientFactory = default_client,
         receipt_timeout: float | None = None,
     ) -> None:
@@ -116,6 +117,7 @@ class ChainGateway:
         self._codec: AbiCodec | None = None
         self.signer = signer
         self.minter = minter or signer
+        self.guardian = guardian
         self._factory = client_factory
         self._receipt_timeout = receipt_timeout
         self._clients: dict[tuple[str, int], ChainClient] = {}
@@ -290,6 +292,7 @@ class ChainGateway:
         on_sent: Callable[[str], None] | None = None,
         as_minter: bool = False,
         on_signed: Callable[[str, str], None] | None = None,
+        sender: Signer | None = None,
     ) -> TxOutcome:
         """Simulate, sign, send and wait for one contract call from the API's signer (the
         minter key for mints when one is configured).
@@ -301,7 +304,7 @@ class ChainGateway:
         from sphinxctl.chains.fees import quote_fees
         from sphinxctl.chains.rpc import RpcError
 
-        signer = self.minter if as_minter else self.signer
+        signer = sender or (self.minter if as_minter else self.signer)
         if signer is None:
             raise ApiProblem(
                 503,

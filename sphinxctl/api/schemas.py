@@ -168,3 +168,23 @@ class WhoAmI(BaseModel):
     permissions: list[str]
     token_id: str | None = None
     expires_at: int | None = None
+
+
+class RarityRootResponse(TransactionResponse):
+    root: str
+
+
+class SafeProposalResponse(BaseModel):
+    """An admin action the Safe must execute: proposed, to be signed by its owners
+    (`sphinxctl safe sign <proposal_id>`) and executed (`sphinxctl safe execute`)."""
+
+    chain: str
+    contract: str
+    status: Literal["proposed"] = "proposed"
+    proposal_id: str
+    safe: str
+    safe_tx_hash: str
+    nonce: int
+    description: str
+    call: str
+    signatures_required: int

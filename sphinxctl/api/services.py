@@ -146,7 +146,7 @@ class ApiServices:
 def build_services(settings: Settings, project_root: Path, **overrides: Any) -> ApiServices:
     """Services from configuration; `overrides` replaces any field of ApiServices by name."""
     known = set(ApiServices.__dataclass_fields__)
-    extra = {"signer", "minter", "abis", "poll_interval", "receipt_timeout"}
+    extra = {"signer", "minter", "guardian", "abis", "poll_interval", "receipt_timeout"}
     unknown = set(overrides) - known - extra
     if unknown:
         raise UsageError(f"unknown service override(s): {', '.join(sorted(unknown))}")
@@ -198,6 +198,9 @@ def _gateway(
     minter = overrides.get("minter")
     if "minter" not in overrides and settings.api.minter_key is not None:
         minter = _key_signer(settings.api.minter_key, project_root)
+    guardian = overrides.get("guardian")
+    if "guardian" not in overrides and settings.api.guardian_key is not None:
+        guardian = _key_signer(settings.api.guardian_key, project_root)
     abis = overrides.get("abis")
     return ChainGateway(
         settings,
@@ -205,6 +208,7 @@ def _gateway(
         (lambda: abis) if abis is not None else LazyAbis(project_root).get,
         signer=signer,
         minter=minter,
+        guardian=guardian,
         receipt_timeout=overrides.get("receipt_timeout"),
     )
 

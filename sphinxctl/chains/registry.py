@@ -58,6 +58,11 @@ def explorer_link(chain: ChainSettings, environment: str, kind: str, value: str)
     return f"{base}/{kind}/{value}" if base else None
 
 
+def verify_url(explorer: str | None, address: str) -> str | None:
+    """The explorer's source-verification form for `address` (Etherscan-family explorers)."""
+    return f"{explorer}/verifyContract?a={address}" if explorer else None
+
+
 def display_url(url: str) -> str:
     """An RPC URL safe to print: scheme, host and port only (paths and queries often hold API
     keys, e.g. `https://eth-mainnet.example/v2/<key>`)."""

@@ -31,6 +31,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "db": ("sphinxctl.cli.db", "Migrate, back up and restore the database."),
     "audit": ("sphinxctl.cli.audit", "List and verify the hash-chained audit trail."),
     "rarity": ("sphinxctl.cli.rarity", "Take and publish rarity snapshots of the collection."),
+    "safe": ("sphinxctl.cli.safe", "Propose, sign and execute Safe transactions."),
 }
 
 # Global options operators may put anywhere on the line (kubectl style); value-taking ones map

@@ -5,6 +5,7 @@ bytecode, hand the admin roles over to the Safe. With database.url set, `contrac
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -109,18 +110,47 @@ def status(
 def verify(
     ctx: typer.Context,
     chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
+    sources: Path | None = typer.Option(
+        None,
+        "--sources",
+        help="Write explorer/Sourcify verification files here and check they reproduce the "
+        "deployed code.",
+    ),
 ) -> None:
     """Compare each contract's runtime code with its artifact (immutables masked)."""
     from sphinxctl.chains.registry import parse_chain_option
     from sphinxctl.cli.deploy_view import DeployProgress, verify_table
-    from sphinxctl.deploy.deployment import deploy_verify
 
     state = get_state(ctx)
+    if sources is not None:
+        from sphinxctl.deploy.sources import write_sources
+
+        written = write_sources(
+            state.settings(), state.project_root, sources.resolve(), parse_chain_option(chain)
+        )
+        emit(state, written, lambda: _sources_table(written))
+        return
+    from sphinxctl.deploy.deployment import deploy_verify
+
     with DeployProgress(state.err) as progress:
         report = deploy_verify(
             state.settings(), state.project_root, parse_chain_option(chain), on_event=progress
         )
     emit(state, report, lambda: verify_table(report))
+
+
+def _sources_table(report: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        "chain", "contract", "reproduces", "files", title=f"verification files: {report.directory}"
+    )
+    for check in report.checks:
+        verdict = "yes" if check.ok else f"NO: {check.reason}"
+        table.add_row(check.chain, check.contract, verdict, check.directory)
+        if check.verify_url:
+            table.add_row("", "", "submit at", check.verify_url)
+    return table
 
 
 @app.command()

@@ -359,8 +359,9 @@ def status_table(report: StatusReport) -> RenderableType:
             )
             lines.append(_line(f"  {c.name}"))
             lines.append(_line(f"    tx {c.tx_hash or '-'}", style="dim"))
-            if c.explorer_url:
-                lines.append(_line(f"    {c.explorer_url}", style="dim"))
+            for url in (c.explorer_url, c.verify_url):
+                if url:
+                    lines.append(_line(f"    {url}", style="dim"))
         for c in chain.contracts:
             if c.roles:
                 lines += _role_lines(c.name, c.roles)

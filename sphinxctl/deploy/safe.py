@@ -106,3 +106,12 @@ def check_safe(chain: str, info: SafeInfo, owners: list[str], threshold: int) ->
             hint=hint,
             reference="safe-mismatch",
         )
+
+
+def safe_nonce(client: ChainClient, address: str) -> int:
+    """The Safe's nonce: the nonce its next executed transaction must carry."""
+    return int(
+        decode_result(
+            ["uint256"], client.call({"to": checksum(address), "data": selector_hex("nonce()")})
+        )[0]
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from sphinxctl.chains.registry import select_chains
+from sphinxctl.chains.registry import explorer_base, select_chains, verify_url
 from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.deploy.journal import PENDING, ChainJournal, Journal, JournalLock
 from sphinxctl.deploy.plan import ROLE_CONTRACTS
@@ -28,6 +28,7 @@ class ContractStatus(BaseModel):
     code_present: bool | None
     verified: bool | None
     explorer_url: str | None
+    verify_url: str | None = None
     local_only: bool
     roles: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -53,7 +54,9 @@ class StatusReport(BaseModel):
     chains: list[ChainStatus]
 
 
-def _chain_status(client: ChainClient, name: str, jc: ChainJournal) -> ChainStatus:
+def _chain_status(
+    client: ChainClient, name: str, jc: ChainJournal, explorer: str | None = None
+) -> ChainStatus:
     status = ChainStatus(
         chain=name,
         chain_id=jc.chain_id,
@@ -79,6 +82,7 @@ def _chain_status(client: ChainClient, name: str, jc: ChainJournal) -> ChainStat
             code_present=None,
             verified=contract.verified,
             explorer_url=contract.explorer_url,
+            verify_url=verify_url(explorer, contract.address) if not contract.local_only else None,
             local_only=contract.local_only,
         )
         if status.error is None and status.head is not None:
@@ -113,7 +117,8 @@ def deployment_status(
     def one(chain: ChainSettings) -> ChainStatus:
         jc = journal.chain(chain.name)
         assert jc is not None
-        return _chain_status(clients[chain.name], chain.name, jc)
+        explorer = explorer_base(chain, settings.environment)
+        return _chain_status(clients[chain.name], chain.name, jc, explorer)
 
     with ThreadPoolExecutor(max_workers=max(1, len(present))) as pool:
         found = list(pool.map(one, present))

@@ -109,6 +109,10 @@ class ApiSettings(StrictModel):
     minter_key: OptionalSecret = Field(
         default=None, description="Key (MINTER_ROLE) the API mints with; default: signer_key"
     )
+    guardian_key: OptionalSecret = Field(
+        default=None,
+        description="Key holding GUARDIAN_ROLE the API pauses with (it can pause, nothing else)",
+    )
     base_url: str | None = Field(default=None, description="Where checks reach the running API")
     chain_poll_seconds: float = Field(
         default=15.0, gt=0, le=3600, description="How often the chain gauges are refreshed"

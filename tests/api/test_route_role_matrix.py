@@ -34,6 +34,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/api/v1/auth/whoami", {}),
     ("POST", "/api/v1/admin/{chain}/{contract}/pause", {}),
     ("POST", "/api/v1/admin/{chain}/{contract}/unpause", {}),
+    ("POST", "/api/v1/admin/{chain}/nft/rarity-root", {"json": {"root": "0x" + "ab" * 32}}),
     ("POST", "/api/v1/admin/{chain}/vault/emergency-shutdown", {}),
 ]
 
