@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sphinxctl.errors import UsageError
+from sphinxctl.errors import KubernetesError, UsageError
 from sphinxctl.infra import applyset, snapshot
-from sphinxctl.infra.apply import prune
+from sphinxctl.infra.apply import prune, secret_as_data, unchanged
 from sphinxctl.infra.context import StackContext
 from sphinxctl.infra.diff import mask_secrets, normalize, unified
 from sphinxctl.infra.models import (
@@ -29,7 +29,7 @@ def diff(ctx: StackContext) -> DiffResult:
         raise UsageError("infra diff needs the manifest sources")
     api, ns = ctx.api, ctx.namespace
     objects = render_objects(ctx.settings, ctx.sources)
-    revealed = reveal(objects, ctx.settings)
+    revealed = [secret_as_data(o) for o in reveal(objects, ctx.settings)]
     api.add_secrets(secret_strings(ctx.settings))
     result = DiffResult(environment=ctx.settings.environment, namespace=ns)
     parent = api.get("v1", applyset.PARENT_KIND, applyset.PARENT_NAME, ns)
@@ -40,14 +40,26 @@ def diff(ctx: StackContext) -> DiffResult:
         ref = ObjectRef.of(obj)
         live = snap.get(snapshot.key_of(obj))
         if namespace_exists or ref.kind in CLUSTER_SCOPED:
-            new = api.apply(obj, dry_run=True)
+            try:
+                new = api.apply(obj, dry_run=True)
+            except KubernetesError as exc:
+                if exc.reference != "kubernetes-conflict":
+                    raise
+                # Another field manager owns fields sphinxctl sets to other values:
+                # `infra up` would be refused until `--force-conflicts`.
+                result.objects.append(
+                    ObjectDiff(object=ref.label, action="conflict", diff=exc.message + "\n")
+                )
+                continue
         else:
             new = redact(shown)  # nothing to dry-run against yet
         live_n, new_n = mask_secrets(normalize(live), normalize(new))
         if live is None:
             action = "create"
+        elif unchanged(live, new):
+            action = "unchanged"
         else:
-            action = "unchanged" if normalize(live) == normalize(new) else "configure"
+            action = "configure"
         text = "" if action == "unchanged" else unified(ref.label, live_n, new_n)
         result.objects.append(ObjectDiff(object=ref.label, action=action, diff=text))
     for change in prune(ctx, objects, snap, dry_run=True):
