@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from sphinxctl.errors import KubernetesError, UsageError
 from sphinxctl.infra import applyset, snapshot
 from sphinxctl.infra.apply import prune, secret_as_data, unchanged
@@ -48,7 +50,7 @@ def diff(ctx: StackContext) -> DiffResult:
                 # Another field manager owns fields sphinxctl sets to other values:
                 # `infra up` would be refused until `--force-conflicts`.
                 result.objects.append(
-                    ObjectDiff(object=ref.label, action="conflict", diff=exc.message + "\n")
+                    ObjectDiff(object=ref.label, action="conflict", diff=_conflict_text(exc))
                 )
                 continue
         else:
@@ -66,6 +68,14 @@ def diff(ctx: StackContext) -> DiffResult:
         marker = f"--- live/{change.object}\n+++ (pruned)\n" if change.action == "prune" else ""
         result.objects.append(ObjectDiff(object=change.object, action=change.action, diff=marker))
     return result
+
+
+def _conflict_text(exc: KubernetesError) -> str:
+    """The server's conflict list as comment lines short enough for a terminal."""
+    said = exc.message.split("HTTP 409 Conflict: ", 1)[-1]
+    lines = [f"# {ln}" for part in said.splitlines() for ln in textwrap.wrap(part, 76)]
+    lines.append("# `sphinxctl infra up --force-conflicts` takes these fields over")
+    return "\n".join(lines) + "\n"
 
 
 def status(ctx: StackContext) -> StatusResult:
