@@ -6,7 +6,7 @@ import textwrap
 
 from sphinxctl.errors import KubernetesError, UsageError
 from sphinxctl.infra import applyset, snapshot
-from sphinxctl.infra.apply import prune, secret_as_data, unchanged
+from sphinxctl.infra.apply import prune
 from sphinxctl.infra.context import StackContext
 from sphinxctl.infra.diff import mask_secrets, normalize, unified
 from sphinxctl.infra.models import (
@@ -18,6 +18,7 @@ from sphinxctl.infra.models import (
     StatusResult,
 )
 from sphinxctl.infra.order import CLUSTER_SCOPED
+from sphinxctl.infra.preflight import secret_as_data, unchanged
 from sphinxctl.infra.render import render_objects
 from sphinxctl.infra.revisions import current, info, list_revisions
 from sphinxctl.infra.secret_values import redact, reveal, secret_strings
