@@ -61,6 +61,7 @@ class FaultProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as two writes
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -82,13 +83,8 @@ class FaultProxy:
                 if fault is not None:
                     self._fake(fault)
                     return
-                conn = http.client.HTTPSConnection(
-                    "127.0.0.1", plane.port, context=upstream, timeout=30
-                )
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-                conn.request(self.command, self.path, body=body or None, headers=headers)
-                answer = conn.getresponse()
-                data = answer.read()
+                answer, data = self._forward(body, headers)
                 self.send_response(answer.status, answer.reason)
                 for key, value in answer.getheaders():
                     if key.lower() not in _HOP:
@@ -96,7 +92,35 @@ class FaultProxy:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                conn.close()
+
+            def _forward(
+                self, body: bytes, headers: dict[str, str]
+            ) -> tuple[http.client.HTTPResponse, bytes]:
+                """One upstream connection per client connection (no TLS handshake per
+                request); a stale one is replaced once."""
+                for attempt in (1, 2):
+                    conn = getattr(self, "_upstream", None)
+                    if conn is None:
+                        conn = http.client.HTTPSConnection(
+                            "127.0.0.1", plane.port, context=upstream, timeout=30
+                        )
+                        self._upstream = conn
+                    try:
+                        conn.request(self.command, self.path, body=body or None, headers=headers)
+                        answer = conn.getresponse()
+                        return answer, answer.read()
+                    except (ConnectionError, http.client.HTTPException):
+                        conn.close()
+                        self._upstream = None
+                        if attempt == 2:
+                            raise
+                raise AssertionError("unreachable")
+
+            def finish(self) -> None:
+                conn = getattr(self, "_upstream", None)
+                if conn is not None:
+                    conn.close()
+                super().finish()
 
             def _fake(self, fault: Fault) -> None:
                 if fault.status == "drop":
