@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import time
@@ -102,12 +103,23 @@ class ControlPlane:
         raise ControlPlaneError(f"{name} not ready after {timeout}s:\n{self._log_tail(name)}")
 
     def start(self) -> ControlPlane:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        """Start every part; a port another process grabbed meanwhile (free ports are
+        probed, then bound later) means a retry on fresh ports, up to three times."""
+        for attempt in (1, 2, 3):
+            try:
+                self._start()
+                return self
+            except ControlPlaneError as exc:
+                self.stop()
+                if "address already in use" not in str(exc) or attempt == 3:
+                    raise
+                shutil.rmtree(self.dir / "etcd", ignore_errors=True)
+                self.port = free_port()
+                self.server = f"https://127.0.0.1:{self.port}"
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable")
 
     def _start(self) -> None:
         began = time.monotonic()
@@ -264,7 +276,7 @@ class ControlPlane:
                 proc.terminate()
         for _, proc in reversed(self._procs):
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=3)  # throwaway state: no need for a long graceful stop
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
