@@ -14,6 +14,8 @@ from sphinxctl.infra.context import StackContext
 from sphinxctl.infra.diff import normalize
 from sphinxctl.infra.models import ObjectRef
 
+HOLDS_DATA = frozenset({"PersistentVolumeClaim"})
+
 
 def secret_as_data(obj: dict[str, Any]) -> dict[str, Any]:
     """A Secret's `stringData` sent as base64 `data`: under server-side apply a key dropped
@@ -73,12 +75,19 @@ def preflight(
             if exc.reference != "kubernetes-immutable-field":
                 raise
             immutable.append((ObjectRef.of(obj), exc))
-    if immutable and not recreate:
+    claims = [ref for ref, _ in immutable if ref.kind in HOLDS_DATA]
+    if immutable and (claims or not recreate):
         first = immutable[0][1]
         names = ", ".join(ref.label for ref, _ in immutable)
+        hint = first.hint
+        if claims:  # deleting a claim deletes its data: never done for the operator
+            hint = (
+                f"{', '.join(c.label for c in claims)} holds data and is never re-created; "
+                "revert the change to it, or migrate the data to a new claim by hand"
+            )
         raise ManifestRejected(
             f"nothing was applied: {names} cannot change in place ({first.message})",
-            hint=first.hint,
+            hint=hint,
             reference="kubernetes-immutable-field",
             details={"objects": [ref.label for ref, _ in immutable]},
         )

@@ -316,8 +316,16 @@ def test_an_immutable_field_change_is_refused_before_any_write_or_recreated(
         assert [r for r in fault_proxy.writes() if "sphinxctl.v" not in r.path] == []
         assert _image(cluster) == "ghcr.io/sphinx/api:0.1.0"  # nothing half-applied
         result = up(ctx, recreate=True)
-    assert cluster.get("apps/v1", "statefulsets", "redis")["spec"]["serviceName"] == "cache"
-    assert _image(cluster) == "ghcr.io/sphinx/api:0.3.0" and result.recorded_revision
+        assert cluster.get("apps/v1", "statefulsets", "redis")["spec"]["serviceName"] == "cache"
+        assert _image(cluster) == "ghcr.io/sphinx/api:0.3.0" and result.recorded_revision
+        backup = project / "manifests" / "backup.yaml"
+        text = backup.read_text()
+        backup.write_text(text.replace('["ReadWriteOnce"]', '["ReadWriteOncePod"]', 1))
+        with pytest.raises(ManifestRejected) as err:
+            up(ctx, recreate=True)  # a claim holds data: never deleted to re-create it
+    assert "holds data" in (err.value.hint or "")
+    assert f"PersistentVolumeClaim/{ctx.namespace}/postgres-backups" in err.value.message
+    assert cluster.get("v1", "persistentvolumeclaims", "postgres-backups") is not None
 
 
 def test_down_then_up_while_the_namespace_terminates_waits_with_progress(
