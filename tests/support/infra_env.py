@@ -54,12 +54,12 @@ def stack_for(
     project: Path = ROOT,
     events: list[ProgressEvent] | None = None,
 ) -> StackContext:
-    """A StackContext through the real client with fast retries and polling."""
+    """A StackContext through the real client with fast retries."""
     api = KubeApi.connect(kubeconfig, None, retry=RetryPolicy(base_delay=0.001, max_delay=0.01))
     return StackContext(
         settings=settings,
         api=api,
         sources=Sources.under(project),
         on_event=events.append if events is not None else None,
-        poll_interval=0.01,
+        poll_interval=0.25,  # a real API server: poll gently, the machine is shared
     )
