@@ -11,6 +11,15 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 { command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || need_apt+=(postgresql)
 command -v pg_dump >/dev/null 2>&1 || need_apt+=(postgresql-client)
+# The API image (tools/image/build.py) and alert delivery (Alertmanager, exporters).
+for tool in buildah podman skopeo runc debootstrap; do
+  command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+done
+command -v newuidmap >/dev/null 2>&1 || need_apt+=(uidmap)
+command -v fuse-overlayfs >/dev/null 2>&1 || need_apt+=(fuse-overlayfs)
+command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v prometheus-postgres-exporter >/dev/null 2>&1 || need_apt+=(prometheus-postgres-exporter)
+command -v prometheus-redis-exporter >/dev/null 2>&1 || need_apt+=(prometheus-redis-exporter)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -18,7 +27,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 # Debian starts these as services when it can; the tests start private servers of their own.
-command -v systemctl >/dev/null 2>&1 && systemctl disable --now prometheus >/dev/null 2>&1 || true
+for service in prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter; do
+  command -v systemctl >/dev/null 2>&1 && systemctl disable --now "$service" >/dev/null 2>&1 || true
+done
 
 stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
 

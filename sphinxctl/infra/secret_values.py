@@ -44,6 +44,9 @@ def secret_sources(settings: Settings) -> dict[str, SecretStr | None]:
         "redis.url": settings.redis.url,
         "api.sentry_dsn": settings.api.sentry_dsn,
         "monitoring.grafana_admin_password": settings.monitoring.grafana_admin_password,
+        "api.signer_key": settings.api.signer_key,
+        "api.minter_key": settings.api.minter_key,
+        "deployer.private_key": settings.deployer.private_key,
     }
     for part, value in _postgres_parts(settings.database.url).items():
         out[f"database.url#{part}"] = value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import SecretStr
 
+from sphinxctl.infra import pod_files
 from sphinxctl.infra.secret_values import SecretValue
 
 if TYPE_CHECKING:
@@ -25,13 +25,21 @@ def pdb_min_available(hpa_min: int) -> int:
     return max(0, hpa_min - max(1, hpa_min // 5))
 
 
-def values_for(settings: Settings, alert_rules_dir: Path, dashboards_dir: Path) -> dict[str, Any]:
-    """Every `${name}` the templates may use."""
+def values_for(
+    settings: Settings,
+    alert_rules_dir: Path,
+    dashboards_dir: Path,
+    project_root: Path | None = None,
+) -> dict[str, Any]:
+    """Every `${name}` the templates may use (deployment record and ABIs from `project_root`)."""
     k8s = settings.kubernetes
     mon = settings.monitoring
     res = k8s.resources
     namespace = k8s.namespace
     config_text, api_env = pod_config(settings)
+    config_files = {f"{settings.environment}.yaml": config_text}
+    deployment = pod_files.deployment_files(project_root, settings.environment)
+    artifacts = pod_files.artifact_files(project_root)
     metrics_port = settings.api.metrics_port or settings.api.port
     return {
         "environment": settings.environment,
@@ -44,8 +52,12 @@ def values_for(settings: Settings, alert_rules_dir: Path, dashboards_dir: Path) 
         "api_config_dir": CONFIG_DIR_IN_POD,
         "api_container_ports": _container_ports(settings.api.port, metrics_port),
         "api_service_ports": _service_ports(settings.api.port, metrics_port),
-        "api_config": {f"{settings.environment}.yaml": config_text},
-        "api_config_checksum": hashlib.sha256(config_text.encode()).hexdigest(),
+        "api_config": config_files,
+        "api_deployment": deployment,
+        "api_artifacts": artifacts,
+        "api_deployments_dir": pod_files.DEPLOYMENTS_IN_POD,
+        "api_artifacts_dir": pod_files.ARTIFACTS_IN_POD,
+        "api_config_checksum": pod_files.checksum(config_files, deployment, artifacts),
         "api_secret_env": api_env,
         "api_resources": {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
@@ -111,8 +123,9 @@ def _upper(name: str) -> str:
 def pod_config(settings: Settings) -> tuple[str, dict[str, SecretValue]]:
     """The environment file the API pods load, and the Secret env vars it reads.
 
-    Secrets become `${VAR}` references filled from the Secret; the deployer section (a
-    signing key the API never needs) is left out, and any other secret field is dropped.
+    Secrets become `${VAR}` references filled from the Secret; the deployer section is left
+    out, the signing keys of `pod_files.signing_keys` travel through the Secret, and any other
+    secret field is dropped.
     """
     env: dict[str, SecretValue] = {
         "SPHINX_DATABASE_URL": SecretValue("database.url"),
@@ -121,6 +134,10 @@ def pod_config(settings: Settings) -> tuple[str, dict[str, SecretValue]]:
     }
     data = _plain(settings.model_dump(mode="python", exclude={"deployer"}))
     data["api"].update(host="0.0.0.0", sentry_dsn="${SPHINX_SENTRY_DSN:-}")
+    keys = pod_files.signing_keys(settings)
+    env.update(keys)
+    for field, name in (("signer_key", pod_files.SIGNER_ENV), ("minter_key", pod_files.MINTER_ENV)):
+        data["api"][field] = "${" + name + "}" if name in keys else None
     data["database"]["url"] = "${SPHINX_DATABASE_URL}"
     data["redis"]["url"] = "${SPHINX_REDIS_URL}"
     for chain, chain_data in data["chains"].items():
