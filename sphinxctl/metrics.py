@@ -158,6 +158,12 @@ PROOF_VERIFICATION = Histogram(
     buckets=_PROOF_BUCKETS,
     registry=REGISTRY,
 )
+PROOFS = Counter(
+    "sphinxos_proofs",
+    "Rarity proofs served, by outcome (verified or failed against the on-chain root).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 PROOF_SUCCESS_RATE = Gauge(
     "sphinxos_proof_success_rate",
     "Share of rarity proofs served in the last window that verified against the on-chain root.",
@@ -214,7 +220,7 @@ ALERTED_FAMILIES: tuple[str, ...] = (
     "sphinxos_yield_harvested_total",
     "sphinxos_proof_generation_seconds",
     "sphinxos_proof_verification_seconds",
-    "sphinxos_proof_success_rate",
+    "sphinxos_proofs_total",
     "sphinxos_db_pool_size",
     "sphinxos_db_pool_checked_out",
     "sphinxos_db_pool_overflow",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ import yaml
 from pydantic import SecretStr
 
 from sphinxctl.infra import pod_files
+from sphinxctl.infra.alerting import alertmanager_text
 from sphinxctl.infra.secret_values import SecretValue
 
 if TYPE_CHECKING:
@@ -81,8 +83,17 @@ def values_for(
         "prometheus_image": mon.prometheus_image,
         "prometheus_retention": mon.retention,
         "prometheus_config": {
-            "prometheus.yml": prometheus_config(namespace, metrics_port, mon.scrape_interval)
+            "prometheus.yml": prometheus_config(
+                namespace, metrics_port, mon.scrape_interval, mon.evaluation_interval
+            )
         },
+        "alertmanager_image": mon.alertmanager_image,
+        "alertmanager_config_checksum": hashlib.sha256(
+            alertmanager_text(settings).encode()
+        ).hexdigest(),
+        "postgres_exporter_image": mon.postgres_exporter_image,
+        "redis_exporter_image": mon.redis_exporter_image,
+        "kube_state_metrics_image": mon.kube_state_metrics_image,
         "prometheus_rules": read_files(alert_rules_dir, "*.yaml"),
         "grafana_image": mon.grafana_image,
         "grafana_datasources": {"prometheus.yaml": grafana_datasource(namespace)},
@@ -172,37 +183,60 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def prometheus_config(namespace: str, metrics_port: int, interval: str) -> str:
-    config = {
-        "global": {"scrape_interval": interval, "evaluation_interval": interval},
-        "rule_files": ["/etc/prometheus/rules/*.yaml"],
-        "scrape_configs": [
+def _pod_job(job: str, namespace: str, app: str, port: str) -> dict[str, Any]:
+    """A scrape job over the namespace's pods named `app`, on their container port `port`."""
+    return {
+        "job_name": job,
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [namespace]}}],
+        "relabel_configs": [
             {
-                "job_name": "sphinx-api",
-                "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [namespace]}}],
-                "relabel_configs": [
-                    {
-                        "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
-                        "regex": API_NAME,
-                        "action": "keep",
-                    },
-                    {
-                        "source_labels": ["__meta_kubernetes_pod_container_port_number"],
-                        "regex": str(metrics_port),
-                        "action": "keep",
-                    },
-                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-                    {
-                        "source_labels": ["__meta_kubernetes_namespace"],
-                        "target_label": "namespace",
-                    },
-                ],
+                "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+                "regex": app,
+                "action": "keep",
             },
             {
-                "job_name": "kube-state-metrics",
-                "static_configs": [
-                    {"targets": ["kube-state-metrics.kube-system.svc:8080"]},
-                ],
+                "source_labels": [f"__meta_kubernetes_pod_container_port_{_PORT_META[port]}"],
+                "regex": port,
+                "action": "keep",
+            },
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+        ],
+    }
+
+
+_PORT_META = {"metrics": "name"}
+
+
+def prometheus_config(
+    namespace: str, metrics_port: int, interval: str, evaluation_interval: str | None = None
+) -> str:
+    """Scrape the API pods, the exporters and kube-state-metrics; alerts go to Alertmanager."""
+    api_job = _pod_job("sphinx-api", namespace, API_NAME, "metrics")
+    api_job["relabel_configs"][1] = {
+        "source_labels": ["__meta_kubernetes_pod_container_port_number"],
+        "regex": str(metrics_port),
+        "action": "keep",
+    }
+    config = {
+        "global": {
+            "scrape_interval": interval,
+            "evaluation_interval": evaluation_interval or interval,
+        },
+        "rule_files": ["/etc/prometheus/rules/*.yaml"],
+        "alerting": {
+            "alertmanagers": [
+                {"static_configs": [{"targets": [f"alertmanager.{namespace}.svc:9093"]}]}
+            ]
+        },
+        "scrape_configs": [
+            api_job,
+            _pod_job("postgres", namespace, "postgres-exporter", "metrics"),
+            _pod_job("redis", namespace, "redis-exporter", "metrics"),
+            _pod_job("kube-state-metrics", namespace, "kube-state-metrics", "metrics"),
+            {
+                "job_name": "alertmanager",
+                "static_configs": [{"targets": [f"alertmanager.{namespace}.svc:9093"]}],
             },
             {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
         ],
