@@ -60,6 +60,7 @@ def values_for(
         "api_deployments_dir": pod_files.DEPLOYMENTS_IN_POD,
         "api_artifacts_dir": pod_files.ARTIFACTS_IN_POD,
         "api_config_checksum": pod_files.checksum(config_files, deployment, artifacts),
+        "api_release": pod_files.checksum({"image": k8s.image}, config_files)[:10],
         "api_secret_env": api_env,
         "api_resources": {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
