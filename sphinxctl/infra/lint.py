@@ -147,13 +147,6 @@ def _lint_container(
 def _lint_image(obj: dict[str, Any], image: str, name: str | None) -> Iterator[LintFinding]:
     if "@sha256:" in image:
         return
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    if labels.get("app.kubernetes.io/component") == "api":
-        # Our own image: a tag can be pushed again, a digest names exactly what was tested.
-        yield _finding(
-            "image-digest", "warning", obj,
-            f"image {image!r} is not pinned by digest (kubernetes.image: repo@sha256:...)", name,
-        )  # fmt: skip
     last = image.rsplit("/", 1)[-1]
     tag = last.partition(":")[2]
     if not tag:
