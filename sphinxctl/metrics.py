@@ -91,7 +91,8 @@ TRANSACTIONS = Counter(
 )
 TRANSACTION_VALUE = Histogram(
     "sphinxos_transaction_value",
-    "Native-token value moved by transactions the platform sends, in whole tokens.",
+    "Value moved, in whole tokens: transactions the platform sends, and mint payments and "
+    "vault deposits/withdrawals seen in contract events.",
     ["chain", "kind"],
     buckets=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
     registry=REGISTRY,

@@ -70,9 +70,9 @@ def alertmanager_config(settings: Settings, *, reveal: bool = False) -> dict[str
         "route": {
             "receiver": "default",
             "group_by": ["alertname", "team", "chain"],
-            "group_wait": "10s",
-            "group_interval": "1m",
-            "repeat_interval": "4h",
+            "group_wait": receivers_cfg.group_wait,
+            "group_interval": receivers_cfg.group_interval,
+            "repeat_interval": receivers_cfg.repeat_interval,
             "routes": routes,
         },
         "inhibit_rules": [

@@ -184,6 +184,9 @@ class AlertReceivers(StrictModel):
     pagerduty_routing_key: OptionalSecret = Field(default=None, description="Critical alerts")
     slack_api_url: OptionalSecret = Field(default=None, description="Warnings, per team channel")
     slack_channel_prefix: str = "#sphinx-"
+    group_wait: str = Field(default="30s", description="Wait before the first notification")
+    group_interval: str = Field(default="5m", description="Wait before notifying on changes")
+    repeat_interval: str = Field(default="4h", description="Resend a still-firing alert")
 
 
 class MonitoringSettings(StrictModel):
