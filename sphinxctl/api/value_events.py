@@ -32,6 +32,8 @@ VALUE_EVENTS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+EVENT_KINDS = frozenset(kind for events in VALUE_EVENTS.values() for _, kind in events.values())
+
 
 @dataclass(frozen=True)
 class ValueEvent:

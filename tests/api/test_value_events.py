@@ -69,6 +69,8 @@ def test_deposits_and_withdrawals_feed_the_transaction_value_histogram(
     with devnet.snapshot():
         _send(devnet, token, codec.encode_call("DevnetSPX", "approve", [vault, amount]))
         _send(devnet, vault, codec.encode_call("SphinxYieldAggregator", "deposit", [amount]))
+        devnet.rpc(CHAIN, "evm_increaseTime", 30 * 86400)  # past the vault's action cooldown
+        devnet.rpc(CHAIN, "evm_mine")
         _send(devnet, vault, codec.encode_call("SphinxYieldAggregator", "withdraw", [amount // 5]))
 
         def seen() -> bool:
