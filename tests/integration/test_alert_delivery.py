@@ -4,6 +4,7 @@ recording rule reads is produced by something the stack deploys and Prometheus s
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -222,3 +223,62 @@ def test_every_alert_series_is_produced_by_something_deployed_and_scraped(
         assert app in deployed, f"{name}: {app} is not deployed by the stack"
     assert not unproduced, f"series nothing in the stack produces: {unproduced}"
     assert {"pg_up", "redis_up", "sphinxos_proofs_total"} <= series
+
+
+def test_a_critical_inhibits_the_warning_of_its_symptom_only(
+    receivers_set: Any, tmp_path: Path
+) -> None:
+    """Real Alertmanager on the rendered config: the latency warning is suppressed while its
+    critical fires; a warning of another symptom, or of none, still goes out."""
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(alertmanager_text(receivers_set, reveal=True))
+    port = free_port()
+    process = subprocess.Popen(
+        ["prometheus-alertmanager", f"--config.file={config}",
+         f"--storage.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+         "--cluster.listen-address="],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/v2/alerts"
+    try:
+
+        def alert(name: str, severity: str, symptom: str | None) -> dict[str, Any]:
+            labels = {"alertname": name, "severity": severity, "team": "platform"}
+            if symptom:
+                labels["symptom"] = symptom
+            return {"labels": labels, "annotations": {"summary": name}}
+
+        sent = [
+            alert("SphinxApiLatencyP99Critical", "critical", "api-latency"),
+            alert("SphinxApiLatencyP99High", "warning", "api-latency"),
+            alert("SphinxApiErrorRatioHigh", "warning", "api-errors"),
+            alert("SphinxDbSlowQueries", "warning", None),
+        ]
+        deadline = time.monotonic() + 20
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        base, data=json.dumps(sent).encode(), method="POST",
+                        headers={"Content-Type": "application/json"},
+                    ),
+                    timeout=5,
+                )  # fmt: skip
+                with urllib.request.urlopen(base, timeout=5) as response:
+                    listed = json.loads(response.read())
+                states = {a["labels"]["alertname"]: a["status"]["state"] for a in listed}
+                if states.get("SphinxApiLatencyP99High") == "suppressed":
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert states == {
+            "SphinxApiLatencyP99Critical": "active",
+            "SphinxApiLatencyP99High": "suppressed",
+            "SphinxApiErrorRatioHigh": "active",
+            "SphinxDbSlowQueries": "active",
+        }
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
