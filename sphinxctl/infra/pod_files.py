@@ -63,15 +63,15 @@ def checksum(*parts: dict[str, str]) -> str:
 def signing_keys(settings: Settings) -> dict[str, SecretValue]:
     """The Secret env vars holding the keys the API signs with in this environment.
 
-    The signer (pause/unpause, rarity publish) is `api.signer_key`; outside mainnet the
-    deployer's key stands in when it is unset, as it does for `serve` on a workstation. On
-    mainnet the deployer's key never reaches a pod: the admin roles belong to the Safe, and
-    the pod holds at most a guardian key (pause) and the minter key (docs/POD_CONTRACT.md).
+    The signer (pause/unpause, rarity publish) is `api.signer_key`; on the local devnet the
+    deployer's key stands in when it is unset, as it does for `serve` on a workstation. A
+    testnet or mainnet pod never gets the deployer's key: the admin roles belong to the Safe,
+    and the pod holds at most a guardian key (pause) and the minter key (docs/POD_CONTRACT.md).
     """
     keys: dict[str, SecretValue] = {}
     if settings.api.signer_key is not None:
         keys[SIGNER_ENV] = SecretValue("api.signer_key")
-    elif settings.environment != "mainnet" and settings.deployer.private_key is not None:
+    elif settings.environment == "local" and settings.deployer.private_key is not None:
         keys[SIGNER_ENV] = SecretValue("deployer.private_key")
     if settings.api.minter_key is not None:
         keys[MINTER_ENV] = SecretValue("api.minter_key")
