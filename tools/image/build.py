@@ -144,6 +144,17 @@ def runtime_dependencies() -> list[str]:
     return list(project["dependencies"])
 
 
+def prune_old_images(keep: str, newest: int = 3) -> None:
+    """Untag all but the newest few API images (one per checkout built); in-use ones stay."""
+    listing = run("podman", "images", "--format", "{{.Repository}}:{{.Tag}} {{.CreatedAt}}",
+                  API_REPO, capture=True)  # fmt: skip
+    rows = sorted((line.split(" ", 1) for line in listing.splitlines() if " " in line),
+                  key=lambda row: row[1], reverse=True)  # fmt: skip
+    old = [name for name, _ in rows[newest:] if name != keep]
+    if old:
+        subprocess.run(["podman", "rmi", *old], env=podman_env(), capture_output=True)
+
+
 def version() -> str:
     text = (ROOT / "sphinxctl/__init__.py").read_text()
     match = re.search(r'__version__ = "([^"]+)"', text)
@@ -169,6 +180,7 @@ def build(force: bool = False) -> dict[str, object]:
                 "--build-arg", f"BASE={base}", "--build-arg", f"VERSION={version()}",
                 "--build-arg", f"SOURCE_HASH={key}", "-t", tag, str(context))  # fmt: skip
         timings["image_s"] = time.monotonic() - start
+        prune_old_images(keep=tag)
     inspect = json.loads(run("skopeo", "inspect", f"containers-storage:{tag}", capture=True))
     info = json.loads(run("podman", "image", "inspect", tag, capture=True))[0]
     return {
