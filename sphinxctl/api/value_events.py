@@ -100,6 +100,9 @@ class ValueScanner:
         if start is None:
             self._next[chain] = head + 1
             return []
+        if head < start - 1:  # the chain went back (reorg, devnet revert): go on from here
+            self._next[chain] = head + 1
+            return []
         if head < start:
             return []
         end = min(head, start + MAX_BLOCK_RANGE - 1)

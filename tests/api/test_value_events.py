@@ -67,6 +67,11 @@ def test_deposits_and_withdrawals_feed_the_transaction_value_histogram(
         for kind in ("deposit", "withdrawal")
     }
     with devnet.snapshot():
+        # Earlier tests revert the chain below blocks the poller saw: let it catch up first.
+        poller = live_api.server.config.app.state.services.poller
+        rounds = poller.rounds
+        while poller.rounds < rounds + 2:
+            time.sleep(0.1)
         _send(devnet, token, codec.encode_call("DevnetSPX", "approve", [vault, amount]))
         _send(devnet, vault, codec.encode_call("SphinxYieldAggregator", "deposit", [amount]))
         devnet.rpc(CHAIN, "evm_increaseTime", 30 * 86400)  # past the vault's action cooldown

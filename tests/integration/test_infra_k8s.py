@@ -179,6 +179,12 @@ def test_dry_run_changes_nothing_and_reports_what_would_change(
     stack.settings.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
     preview = up(stack, dry_run=True)
     changed = {c.object for c in preview.changes if c.action != "unchanged"}
+    # A new image is a new migration Job (its pod template is immutable): create one, prune one.
+    jobs = {
+        c.action for c in preview.changes if c.object.startswith("Job/sphinx/sphinx-db-migrate-")
+    }
+    assert jobs == {"create", "prune"}
+    changed = {c for c in changed if not c.startswith("Job/")}
     assert changed == {"Deployment/sphinx/sphinx-api", "ConfigMap/sphinx/sphinx-api-config"}
     assert server.store.writes == writes
     assert any(r.query.get("dryRun") == "All" for r in server.requests)
@@ -218,7 +224,9 @@ def test_wait_reports_progress_until_workloads_are_ready(
         assert result.waited
         assert status(ctx).ready
     waits = [e for e in events if e.phase == "wait"]
-    assert waits[0].ready == 0 and waits[-1].ready == waits[-1].total == 6
+    # every workload and claim of the stack, Alertmanager, the exporters and kube-state-metrics
+    # included
+    assert waits[0].ready == 0 and waits[-1].ready == waits[-1].total == 10
     assert waits[-1].message == "all ready"
     assert any(e.phase == "apply" for e in events) and any(e.phase == "revision" for e in events)
 
@@ -300,7 +308,12 @@ def test_secret_values_never_reach_revisions_history_or_logs(
             payload = gzip.decompress(base64.b64decode(secret["data"]["release"])).decode()
             assert contains_secret(payload) == [] and "********" in payload
     carriers = {r.path.rsplit("/", 1)[-1] for r in server.requests if contains_secret(r.body)}
-    assert carriers == {"sphinx-api-env", "postgres-credentials", "grafana-admin"}
+    assert carriers == {
+        "sphinx-api-env",
+        "postgres-credentials",
+        "grafana-admin",
+        "exporter-credentials",
+    }
 
 
 def test_down_keeps_volumes_and_namespace_unless_asked(
