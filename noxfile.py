@@ -27,6 +27,14 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def image(session: nox.Session) -> None:
+    """The API image (Containerfile) without any registry; a no-op when the checkout's image is
+    already in podman's storage. A nox session, not a `sphinxctl` command: building needs root,
+    debootstrap and buildah, which a release machine has and an operator's laptop need not."""
+    session.run("python", "tools/image/build.py", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The main job on the embedded default: a full local deployment, then its status."""
     session.run("sphinxctl", "-e", "local", "devnet", "up")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything sphinxctl and its tests need on a fresh Debian 12 machine (root, Python 3.11,
 # Node 20, package registries only). Idempotent: each step is skipped when already done.
+# `setup.sh test` also installs the parts only the test suite needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,10 +9,22 @@ log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 { command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || need_apt+=(postgresql)
 command -v pg_dump >/dev/null 2>&1 || need_apt+=(postgresql-client)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+if [ "${1:-}" = test ]; then
+  # Test-only parts (`bash run test`): the API image (tools/image/build.py), alert delivery
+  # (Alertmanager, exporters). The demo needs none of them.
+  for tool in buildah podman skopeo runc debootstrap; do
+    command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+  done
+  command -v newuidmap >/dev/null 2>&1 || need_apt+=(uidmap)
+  command -v fuse-overlayfs >/dev/null 2>&1 || need_apt+=(fuse-overlayfs)
+  command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+  command -v prometheus-postgres-exporter >/dev/null 2>&1 || need_apt+=(prometheus-postgres-exporter)
+  command -v prometheus-redis-exporter >/dev/null 2>&1 || need_apt+=(prometheus-redis-exporter)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -19,7 +32,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 # Debian starts these as services when it can; the tests start private servers of their own.
-command -v systemctl >/dev/null 2>&1 && systemctl disable --now prometheus >/dev/null 2>&1 || true
+for service in prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter; do
+  command -v systemctl >/dev/null 2>&1 && systemctl disable --now "$service" >/dev/null 2>&1 || true
+done
 
 stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
@@ -43,7 +58,7 @@ fi
 
 want=$(stamp package-lock.json)
 if [ ! -d node_modules ] || [ "$(cat node_modules/.stamp 2>/dev/null)" != "$want" ]; then
-  log "node: npm ci (solc-js, anvil, forge, OpenZeppelin, Safe, solhint)"
+  log "node: npm ci (solc-js, anvil, OpenZeppelin, Safe, solhint)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > node_modules/.stamp
 fi

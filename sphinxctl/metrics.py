@@ -91,7 +91,8 @@ TRANSACTIONS = Counter(
 )
 TRANSACTION_VALUE = Histogram(
     "sphinxos_transaction_value",
-    "Native-token value moved by transactions the platform sends, in whole tokens.",
+    "Value moved, in whole tokens: transactions the platform sends, and mint payments and "
+    "vault deposits/withdrawals seen in contract events.",
     ["chain", "kind"],
     buckets=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
     registry=REGISTRY,
@@ -158,6 +159,12 @@ PROOF_VERIFICATION = Histogram(
     buckets=_PROOF_BUCKETS,
     registry=REGISTRY,
 )
+PROOFS = Counter(
+    "sphinxos_proofs",
+    "Rarity proofs served, by outcome (verified or failed against the on-chain root).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 PROOF_SUCCESS_RATE = Gauge(
     "sphinxos_proof_success_rate",
     "Share of rarity proofs served in the last window that verified against the on-chain root.",
@@ -214,7 +221,7 @@ ALERTED_FAMILIES: tuple[str, ...] = (
     "sphinxos_yield_harvested_total",
     "sphinxos_proof_generation_seconds",
     "sphinxos_proof_verification_seconds",
-    "sphinxos_proof_success_rate",
+    "sphinxos_proofs_total",
     "sphinxos_db_pool_size",
     "sphinxos_db_pool_checked_out",
     "sphinxos_db_pool_overflow",

@@ -134,6 +134,10 @@ class ChainGateway:
                 self._codec = codec
         return self._codec
 
+    def abis(self) -> dict[str, list[dict[str, Any]]]:
+        """The compiled ABIs by contract name (CompileError until compiled)."""
+        return self._abis()
+
     def deployed(self, chain: str) -> dict[str, str]:
         """Contract name -> address on `chain`, from the deployment record."""
         return dict(self._addresses().get(chain, {}))

@@ -4,7 +4,8 @@ Every `interval` seconds, for each chain (concurrently, in threads): reachabilit
 id (sphinxos_blockchain_connected, sphinxos_node_health), base fee (sphinxos_gas_price_gwei),
 and the deployed contracts' state (sphinxos_contract_paused, sphinxos_vault_emergency_shutdown,
 sphinxos_vault_total_assets, sphinxos_yield_harvested_total from the vault's Harvested
-events). A failing chain sets its gauges to 0 and never stops the loop.
+events), and the value moved by mints and vault deposits/withdrawals seen in events
+(sphinxos_transaction_value). A failing chain sets its gauges to 0 and never stops the loop.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from sphinxctl import metrics
 from sphinxctl.api.chain import PAUSABLE, VAULT, ChainGateway, ChainProbe
 from sphinxctl.api.harvests import HarvestScanner
+from sphinxctl.api.value_events import VALUE_EVENTS, ValueScanner, value_events
 
 _log = logging.getLogger("sphinxctl.api.poller")
 
@@ -37,6 +39,7 @@ class ChainPoller:
         self.latest: dict[str, ChainProbe] = {}
         self.rounds = 0
         self.harvests = HarvestScanner()
+        self.values = ValueScanner()
         self._task: asyncio.Task[None] | None = None
 
     async def poll_once(self) -> dict[str, ChainProbe]:
@@ -71,11 +74,12 @@ class ChainPoller:
                 metrics.CONTRACT_PAUSED.labels(chain=chain, contract=name).set(1 if paused else 0)
             except Exception:
                 metrics.ERRORS.labels(component="chain", kind="contract_read").inc()
+        vault_scale = 10**18
         if VAULT in deployed:
             try:
                 vault = self.gateway.vault(chain)
                 metrics.VAULT_SHUTDOWN.labels(chain=chain).set(1 if vault.emergency_shutdown else 0)
-                scale = 10**vault.asset_decimals
+                scale = vault_scale = 10**vault.asset_decimals
                 metrics.VAULT_TVL.labels(chain=chain).set(vault.total_assets_wei / scale)
                 if probe.latest_block is not None:
                     client = self.gateway.client(chain)
@@ -83,7 +87,28 @@ class ChainPoller:
                     metrics.YIELD_HARVESTED.labels(chain=chain).inc(profit / scale)
             except Exception:
                 metrics.ERRORS.labels(component="chain", kind="contract_read").inc()
+        if probe.latest_block is not None:
+            self._observe_values(chain, deployed, probe.latest_block, vault_scale)
         return probe
+
+    def _observe_values(
+        self, chain: str, deployed: dict[str, str], head: int, vault_scale: int
+    ) -> None:
+        """Mint fees (18 decimals) and vault amounts (the asset's decimals), in whole tokens."""
+        try:
+            abis = self.gateway.abis()
+            watched = [
+                (deployed[name], value_events(name, abis.get(name, [])))
+                for name in VALUE_EVENTS
+                if name in deployed
+            ]
+            vault_address = deployed.get(VAULT)
+            client = self.gateway.client(chain)
+            for address, kind, amount in self.values.scan(chain, client, watched, head):
+                scale = vault_scale if address == vault_address else 10**18
+                metrics.TRANSACTION_VALUE.labels(chain=chain, kind=kind).observe(amount / scale)
+        except Exception:
+            metrics.ERRORS.labels(component="chain", kind="value_events").inc()
 
     async def _loop(self) -> None:
         while True:

@@ -30,6 +30,7 @@ class Sources:
     manifests_dir: Path
     alert_rules_dir: Path
     dashboards_dir: Path
+    project_root: Path | None = None
 
     @classmethod
     def under(cls, project_root: Path, manifests_dir: Path | None = None) -> Sources:
@@ -39,12 +40,15 @@ class Sources:
             manifests_dir=manifests,
             alert_rules_dir=project_root / "alert_rules",
             dashboards_dir=project_root / "manifests" / "grafana" / "dashboards",
+            project_root=project_root,
         )
 
 
 def render_objects(settings: Settings, sources: Sources) -> list[dict[str, Any]]:
     """Every object of the stack, in install order, Secret values as SecretValue markers."""
-    values = values_for(settings, sources.alert_rules_dir, sources.dashboards_dir)
+    values = values_for(
+        settings, sources.alert_rules_dir, sources.dashboards_dir, sources.project_root
+    )
     namespace = settings.kubernetes.namespace
     part_of = applyset_id(namespace)
     objects: list[dict[str, Any]] = []

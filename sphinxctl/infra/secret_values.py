@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import SecretStr
 
 from sphinxctl.errors import ConfigError
+from sphinxctl.infra.alerting import CONFIG_SOURCE, alertmanager_text
 
 if TYPE_CHECKING:
     from sphinxctl.settings import Settings
@@ -44,6 +45,16 @@ def secret_sources(settings: Settings) -> dict[str, SecretStr | None]:
         "redis.url": settings.redis.url,
         "api.sentry_dsn": settings.api.sentry_dsn,
         "monitoring.grafana_admin_password": settings.monitoring.grafana_admin_password,
+        "api.signer_key": settings.api.signer_key,
+        "api.minter_key": settings.api.minter_key,
+        "deployer.private_key": settings.deployer.private_key,
+        "monitoring.receivers.webhook_url": settings.monitoring.receivers.webhook_url,
+        "monitoring.receivers.pagerduty_routing_key": (
+            settings.monitoring.receivers.pagerduty_routing_key
+        ),
+        "monitoring.receivers.slack_api_url": settings.monitoring.receivers.slack_api_url,
+        "database.url#exporter": _exporter_dsn(settings.database.url),
+        CONFIG_SOURCE: SecretStr(alertmanager_text(settings, reveal=True)),
     }
     for part, value in _postgres_parts(settings.database.url).items():
         out[f"database.url#{part}"] = value
@@ -53,6 +64,16 @@ def secret_sources(settings: Settings) -> dict[str, SecretStr | None]:
         for index, url in enumerate(chain.rpc_urls):
             out[f"chains.{name}.rpc_urls[{index}]"] = SecretStr(url)
     return out
+
+
+def _exporter_dsn(url: SecretStr | None) -> SecretStr | None:
+    """database.url as postgres_exporter reads it (libpq URL, no SQLAlchemy driver suffix)."""
+    if url is None:
+        return None
+    split = urlsplit(url.get_secret_value())
+    if not split.scheme.startswith("postgres"):
+        return None
+    return SecretStr(split._replace(scheme="postgresql").geturl())
 
 
 def _postgres_parts(url: SecretStr | None) -> dict[str, SecretStr | None]:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import SecretStr
 
+from sphinxctl.infra import pod_files
+from sphinxctl.infra.alerting import alertmanager_text
 from sphinxctl.infra.secret_values import SecretValue
 
 if TYPE_CHECKING:
@@ -25,13 +27,21 @@ def pdb_min_available(hpa_min: int) -> int:
     return max(0, hpa_min - max(1, hpa_min // 5))
 
 
-def values_for(settings: Settings, alert_rules_dir: Path, dashboards_dir: Path) -> dict[str, Any]:
-    """Every `${name}` the templates may use."""
+def values_for(
+    settings: Settings,
+    alert_rules_dir: Path,
+    dashboards_dir: Path,
+    project_root: Path | None = None,
+) -> dict[str, Any]:
+    """Every `${name}` the templates may use (deployment record and ABIs from `project_root`)."""
     k8s = settings.kubernetes
     mon = settings.monitoring
     res = k8s.resources
     namespace = k8s.namespace
     config_text, api_env = pod_config(settings)
+    config_files = {f"{settings.environment}.yaml": config_text}
+    deployment = pod_files.deployment_files(project_root, settings.environment)
+    artifacts = pod_files.artifact_files(project_root)
     metrics_port = settings.api.metrics_port or settings.api.port
     return {
         "environment": settings.environment,
@@ -44,8 +54,13 @@ def values_for(settings: Settings, alert_rules_dir: Path, dashboards_dir: Path) 
         "api_config_dir": CONFIG_DIR_IN_POD,
         "api_container_ports": _container_ports(settings.api.port, metrics_port),
         "api_service_ports": _service_ports(settings.api.port, metrics_port),
-        "api_config": {f"{settings.environment}.yaml": config_text},
-        "api_config_checksum": hashlib.sha256(config_text.encode()).hexdigest(),
+        "api_config": config_files,
+        "api_deployment": deployment,
+        "api_artifacts": artifacts,
+        "api_deployments_dir": pod_files.DEPLOYMENTS_IN_POD,
+        "api_artifacts_dir": pod_files.ARTIFACTS_IN_POD,
+        "api_config_checksum": pod_files.checksum(config_files, deployment, artifacts),
+        "api_release": pod_files.checksum({"image": k8s.image}, config_files)[:10],
         "api_secret_env": api_env,
         "api_resources": {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
@@ -69,8 +84,17 @@ def values_for(settings: Settings, alert_rules_dir: Path, dashboards_dir: Path) 
         "prometheus_image": mon.prometheus_image,
         "prometheus_retention": mon.retention,
         "prometheus_config": {
-            "prometheus.yml": prometheus_config(namespace, metrics_port, mon.scrape_interval)
+            "prometheus.yml": prometheus_config(
+                namespace, metrics_port, mon.scrape_interval, mon.evaluation_interval
+            )
         },
+        "alertmanager_image": mon.alertmanager_image,
+        "alertmanager_config_checksum": hashlib.sha256(
+            alertmanager_text(settings).encode()
+        ).hexdigest(),
+        "postgres_exporter_image": mon.postgres_exporter_image,
+        "redis_exporter_image": mon.redis_exporter_image,
+        "kube_state_metrics_image": mon.kube_state_metrics_image,
         "prometheus_rules": read_files(alert_rules_dir, "*.yaml"),
         "grafana_image": mon.grafana_image,
         "grafana_datasources": {"prometheus.yaml": grafana_datasource(namespace)},
@@ -111,8 +135,9 @@ def _upper(name: str) -> str:
 def pod_config(settings: Settings) -> tuple[str, dict[str, SecretValue]]:
     """The environment file the API pods load, and the Secret env vars it reads.
 
-    Secrets become `${VAR}` references filled from the Secret; the deployer section (a
-    signing key the API never needs) is left out, and any other secret field is dropped.
+    Secrets become `${VAR}` references filled from the Secret; the deployer section is left
+    out, the signing keys of `pod_files.signing_keys` travel through the Secret, and any other
+    secret field is dropped.
     """
     env: dict[str, SecretValue] = {
         "SPHINX_DATABASE_URL": SecretValue("database.url"),
@@ -121,6 +146,10 @@ def pod_config(settings: Settings) -> tuple[str, dict[str, SecretValue]]:
     }
     data = _plain(settings.model_dump(mode="python", exclude={"deployer"}))
     data["api"].update(host="0.0.0.0", sentry_dsn="${SPHINX_SENTRY_DSN:-}")
+    keys = pod_files.signing_keys(settings)
+    env.update(keys)
+    for field, name in (("signer_key", pod_files.SIGNER_ENV), ("minter_key", pod_files.MINTER_ENV)):
+        data["api"][field] = "${" + name + "}" if name in keys else None
     data["database"]["url"] = "${SPHINX_DATABASE_URL}"
     data["redis"]["url"] = "${SPHINX_REDIS_URL}"
     for chain, chain_data in data["chains"].items():
@@ -155,37 +184,60 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def prometheus_config(namespace: str, metrics_port: int, interval: str) -> str:
-    config = {
-        "global": {"scrape_interval": interval, "evaluation_interval": interval},
-        "rule_files": ["/etc/prometheus/rules/*.yaml"],
-        "scrape_configs": [
+def _pod_job(job: str, namespace: str, app: str, port: str) -> dict[str, Any]:
+    """A scrape job over the namespace's pods named `app`, on their container port `port`."""
+    return {
+        "job_name": job,
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [namespace]}}],
+        "relabel_configs": [
             {
-                "job_name": "sphinx-api",
-                "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [namespace]}}],
-                "relabel_configs": [
-                    {
-                        "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
-                        "regex": API_NAME,
-                        "action": "keep",
-                    },
-                    {
-                        "source_labels": ["__meta_kubernetes_pod_container_port_number"],
-                        "regex": str(metrics_port),
-                        "action": "keep",
-                    },
-                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-                    {
-                        "source_labels": ["__meta_kubernetes_namespace"],
-                        "target_label": "namespace",
-                    },
-                ],
+                "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+                "regex": app,
+                "action": "keep",
             },
             {
-                "job_name": "kube-state-metrics",
-                "static_configs": [
-                    {"targets": ["kube-state-metrics.kube-system.svc:8080"]},
-                ],
+                "source_labels": [f"__meta_kubernetes_pod_container_port_{_PORT_META[port]}"],
+                "regex": port,
+                "action": "keep",
+            },
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+        ],
+    }
+
+
+_PORT_META = {"metrics": "name"}
+
+
+def prometheus_config(
+    namespace: str, metrics_port: int, interval: str, evaluation_interval: str | None = None
+) -> str:
+    """Scrape the API pods, the exporters and kube-state-metrics; alerts go to Alertmanager."""
+    api_job = _pod_job("sphinx-api", namespace, API_NAME, "metrics")
+    api_job["relabel_configs"][1] = {
+        "source_labels": ["__meta_kubernetes_pod_container_port_number"],
+        "regex": str(metrics_port),
+        "action": "keep",
+    }
+    config = {
+        "global": {
+            "scrape_interval": interval,
+            "evaluation_interval": evaluation_interval or interval,
+        },
+        "rule_files": ["/etc/prometheus/rules/*.yaml"],
+        "alerting": {
+            "alertmanagers": [
+                {"static_configs": [{"targets": [f"alertmanager.{namespace}.svc:9093"]}]}
+            ]
+        },
+        "scrape_configs": [
+            api_job,
+            _pod_job("postgres", namespace, "postgres-exporter", "metrics"),
+            _pod_job("redis", namespace, "redis-exporter", "metrics"),
+            _pod_job("kube-state-metrics", namespace, "kube-state-metrics", "metrics"),
+            {
+                "job_name": "alertmanager",
+                "static_configs": [{"targets": [f"alertmanager.{namespace}.svc:9093"]}],
             },
             {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
         ],

@@ -37,6 +37,7 @@ class ProofOutcomes:
             self._results.append(ok)
             rate = sum(self._results) / len(self._results)
         metrics.PROOF_SUCCESS_RATE.set(rate)
+        metrics.PROOFS.labels("verified" if ok else "failed").inc()
         return rate
 
 

@@ -233,12 +233,32 @@ class KubernetesSettings(StrictModel):
         return self
 
 
+class AlertReceivers(StrictModel):
+    """Where Alertmanager sends alerts; each URL or key comes from the environment (a Secret)."""
+
+    webhook_url: OptionalSecret = Field(default=None, description="Every alert, as JSON")
+    pagerduty_routing_key: OptionalSecret = Field(default=None, description="Critical alerts")
+    slack_api_url: OptionalSecret = Field(default=None, description="Warnings, per team channel")
+    slack_channel_prefix: str = "#sphinx-"
+    group_wait: str = Field(default="30s", description="Wait before the first notification")
+    group_interval: str = Field(default="5m", description="Wait before notifying on changes")
+    repeat_interval: str = Field(default="4h", description="Resend a still-firing alert")
+
+
 class MonitoringSettings(StrictModel):
     prometheus_image: str = "prom/prometheus:v2.54.1"
     grafana_image: str = "grafana/grafana:11.2.2"
+    alertmanager_image: str = "prom/alertmanager:v0.27.0"
+    postgres_exporter_image: str = "quay.io/prometheuscommunity/postgres-exporter:v0.15.0"
+    redis_exporter_image: str = "oliver006/redis_exporter:v1.62.0"
+    kube_state_metrics_image: str = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0"
     grafana_admin_password: OptionalSecret = None
     retention: str = "15d"
     scrape_interval: str = "15s"
+    evaluation_interval: str | None = Field(
+        default=None, description="Rule evaluation interval [default: scrape_interval]"
+    )
+    receivers: AlertReceivers = AlertReceivers()
 
 
 class DatabaseSettings(StrictModel):

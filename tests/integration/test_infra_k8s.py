@@ -170,6 +170,10 @@ def test_dry_run_changes_nothing_and_reports_what_would_change(
     preview = up(stack, dry_run=True)
     changed = {c.object for c in preview.changes if c.action != "unchanged"}
     ns = stack.namespace
+    # A new image is a new migration Job (its pod template is immutable): create one, prune one.
+    jobs = {c.action for c in preview.changes if c.object.startswith(f"Job/{ns}/sphinx-db-migrate-")}
+    assert jobs == {"create", "prune"}
+    changed = {c for c in changed if not c.startswith("Job/")}
     assert changed == {f"Deployment/{ns}/sphinx-api", f"ConfigMap/{ns}/sphinx-api-config"}
     assert fault_proxy.writes() == []
 
@@ -400,4 +404,9 @@ def test_secret_values_never_reach_revisions_history_or_logs(
         for r in fault_proxy.requests
         if contains_secret(r.body) or any(e in r.body for e in encoded)
     }
-    assert carriers == {"sphinx-api-env", "postgres-credentials", "grafana-admin"}
+    assert carriers == {
+        "sphinx-api-env",
+        "postgres-credentials",
+        "grafana-admin",
+        "exporter-credentials",
+    }

@@ -126,6 +126,8 @@ async def readiness(services: ApiServices) -> ReadinessReport:
     failed += [f"contract:{c.chain}:{c.contract}" for c in contracts if not c.present]
     if not contracts:
         failed.append("contracts")
+    if not _abis_loaded(services):
+        failed.append("abis")
     return ReadinessReport(
         ready=not failed,
         failed=failed,
@@ -137,6 +139,15 @@ async def readiness(services: ApiServices) -> ReadinessReport:
 
 
 T = TypeVar("T")
+
+
+def _abis_loaded(services: ApiServices) -> bool:
+    """The compiled ABIs every call is encoded with (build/artifacts/, a ConfigMap in a pod)."""
+    try:
+        _ = services.gateway.codec
+    except Exception:
+        return False
+    return True
 
 
 async def _bounded(work: Awaitable[T], timeout: float, fallback: T) -> T:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from sphinxctl import metrics
+from sphinxctl.api.value_events import EVENT_KINDS
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -45,12 +46,25 @@ class ScrapeView:
 
     def collect(self) -> Iterator[Metric]:
         db_families = self._db_families() if self.stats is not None else None
+        seen_in_events: list[Any] = []
         for family in self.base.collect():
             if db_families is not None and family.name in DB_FAMILIES:
+                if family.name == "sphinxos_transaction_value":
+                    # Values the poller read from contract events are not database rows.
+                    seen_in_events = [
+                        s for s in family.samples if s.labels.get("kind") in EVENT_KINDS
+                    ]
                 continue
             yield family
         if db_families is not None:
-            yield from db_families
+            for family in db_families:
+                if family.name == "sphinxos_transaction_value" and seen_in_events:
+                    from prometheus_client.metrics_core import Metric as Family
+
+                    merged = Family(family.name, family.documentation, family.type)
+                    merged.samples = [*family.samples, *seen_in_events]
+                    family = merged
+                yield family
 
     def _db_families(self) -> list[Metric] | None:
         now = time.monotonic()
