@@ -30,6 +30,7 @@ from sphinxctl.infra.rollout_models import (
     Series,
     StepPlan,
 )
+from sphinxctl.infra.secret_values import reveal
 from sphinxctl.infra.wait import wait_ready
 
 Notify = Callable[[RolloutEvent], None]
@@ -98,6 +99,8 @@ class Rollout:
         steps = request.steps or gates.steps
         if steps != sorted(set(steps)) or steps[-1] != 100 or steps[0] <= 0:
             raise UsageError(f"--steps {steps}: increasing percentages ending at 100")
+        if self.ctx.sources is None:
+            raise UsageError("infra rollout needs the manifest sources")
         stable = canary.live_stable(self.ctx)
         previous = canary.image_of(stable)
         if previous == request.image:
@@ -114,6 +117,8 @@ class Rollout:
             started=state.now_text(),
             updated=state.now_text(),
         )
+        # Promotion re-applies the stack: find missing secrets now, not after the analysis.
+        reveal(render_objects(self.ctx.settings, self.ctx.sources), self.ctx.settings)
         if request.dry_run:
             first = canary.plan_step(1, steps[0], record.stable_replicas)
             self.ctx.api.apply(self._canary(record, first.canary_replicas), dry_run=True)

@@ -47,15 +47,17 @@ class Prometheus:
             attempts=settings.query_attempts,
         )
 
-    def scalar(self, query: str) -> float | None:
-        """The single value of an instant query; None when the result is empty or NaN."""
+    def scalar(self, query: str, at: float | None = None) -> float | None:
+        """The single value of an instant query (at unix time `at`, default now); None when
+        the result is empty or NaN."""
         import httpx
 
+        params = {"query": query} if at is None else {"query": query, "time": f"{at:.3f}"}
         last = ""
         for attempt in range(1, self.attempts + 1):
             try:
                 response = httpx.get(
-                    f"{self.url}/api/v1/query", params={"query": query}, timeout=self.timeout
+                    f"{self.url}/api/v1/query", params=params, timeout=self.timeout
                 )
                 body: Any = response.json()
                 if response.status_code == 200 and body.get("status") == "success":
@@ -87,15 +89,21 @@ def _window(seconds: float) -> str:
     return f"{max(2, math.ceil(seconds))}s"
 
 
-def series(prom: Prometheus, selector: str, window_seconds: float) -> Series:
-    """Requests, 5xx ratio and p99 latency of the pods `selector` matches over the window."""
+def series(
+    prom: Prometheus, selector: str, window_seconds: float, at: float | None = None
+) -> Series:
+    """Requests, 5xx ratio and p99 latency of the pods `selector` matches over the window
+    ending at `at` (every query at the same instant, the ratio in one query)."""
     window = _window(window_seconds)
-    requests = prom.scalar(f"sum(increase({REQUESTS}{{{selector}}}[{window}]))") or 0.0
-    errors = prom.scalar(f'sum(increase({REQUESTS}{{{selector},status=~"5.."}}[{window}]))')
+    at = time.time() if at is None else at
+    total = f"sum(increase({REQUESTS}{{{selector}}}[{window}]))"
+    errors = f'sum(increase({REQUESTS}{{{selector},status=~"5.."}}[{window}]))'
+    requests = prom.scalar(total, at) or 0.0
+    ratio = prom.scalar(f"({errors} or vector(0)) / {total}", at) if requests > 0 else None
     p99 = prom.scalar(
-        f"histogram_quantile(0.99, sum by (le) (rate({LATENCY_BUCKETS}{{{selector}}}[{window}])))"
+        f"histogram_quantile(0.99, sum by (le) (rate({LATENCY_BUCKETS}{{{selector}}}[{window}])))",
+        at,
     )
-    ratio = (errors or 0.0) / requests if requests > 0 else None
     return Series(requests=round(requests, 3), error_ratio=ratio, p99_seconds=p99)
 
 
@@ -159,6 +167,7 @@ def analyse(
     previous: Series | None,
 ) -> Analysis:
     """Query both tracks and judge (RolloutPaused when Prometheus cannot be asked)."""
-    stable = series(prom, gates.stable_selector, window_seconds)
-    canary = series(prom, gates.canary_selector, window_seconds)
+    at = time.time()
+    stable = series(prom, gates.stable_selector, window_seconds, at)
+    canary = series(prom, gates.canary_selector, window_seconds, at)
     return judge(step, share, window_seconds, stable, canary, previous, gates)
