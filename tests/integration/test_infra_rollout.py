@@ -221,6 +221,13 @@ def test_a_canary_answering_5xx_is_rolled_back_at_the_first_step(
     assert "rollout-rolled-back" in result.stderr and "FAILED" in result.stderr
     assert replicas(server, "sphinx-api-canary") == 0
     assert (image(server), replicas(server, "sphinx-api")) == (OLD, HPA_REPLICAS)
+    shown = CliRunner().invoke(
+        app,
+        ["--config-dir", str(project / "environments"), "-e", "testnet", "infra", "rollout",
+         "status", "--kubeconfig", str(kubeconfig)],
+    )  # fmt: skip
+    assert shown.exit_code == 0 and "rolled-back" in shown.stdout and "failed" in shown.stdout
+    assert f"{verdict['canary']['error_ratio']:.2%}" in shown.stdout
     assert audit_db.actions() == [
         ("infra.rollout.start", "ok"),
         ("infra.rollout.verdict", "failed"),
