@@ -90,9 +90,9 @@ class Rollout:
             if request.dry_run:
                 return self.result("dry-run", "dry run: would resume", record)
             return self._drive(record, resumed=True)
-        return self._start(request)
+        return self._start(request, record)
 
-    def _start(self, request: RolloutRequest) -> RolloutResult:
+    def _start(self, request: RolloutRequest, last: RolloutRecord | None) -> RolloutResult:
         gates = self.ctx.settings.rollout
         if not request.image:
             raise UsageError("no rollout is in progress: --image is needed to start one")
@@ -102,6 +102,10 @@ class Rollout:
         if self.ctx.sources is None:
             raise UsageError("infra rollout needs the manifest sources")
         stable = canary.live_stable(self.ctx)
+        if last is not None and last.phase != "promoted" and not request.dry_run:
+            # a restore cut short by a kill: finish it before reading the stable's size
+            self._restore(last, quiet=True)
+            stable = canary.live_stable(self.ctx)
         previous = canary.image_of(stable)
         if previous == request.image:
             raise UsageError(f"{request.image} is already the stable image: nothing to roll out")
@@ -305,14 +309,16 @@ class Rollout:
         self.emit(record, "promote", message)
         return self.result("promoted", message, record)
 
-    def _restore(self, record: RolloutRecord) -> None:
-        """Canary to 0 pods, stable back to its recorded replica count."""
+    def _restore(self, record: RolloutRecord, *, quiet: bool = False) -> None:
+        """Canary to 0 pods, stable back to its recorded replica count (idempotent)."""
         api = self.ctx.api
         if canary.canary_replicas(api, self.ns) not in (None, 0):
             api.merge_patch(
                 "apps/v1", "Deployment", canary.CANARY_NAME, self.ns, {"spec": {"replicas": 0}}
             )
         canary.scale_stable(api, self.ns, record.stable_replicas)
+        if quiet:
+            return
         self.emit(
             record,
             "abort",

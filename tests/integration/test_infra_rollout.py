@@ -19,6 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from sphinxctl.cli.app import app
+from sphinxctl.infra import rollout_state as state
 from sphinxctl.infra.apply import up
 from sphinxctl.infra.queries import history
 from sphinxctl.infra.rollout import Rollout, RolloutRequest
@@ -305,3 +306,27 @@ def test_dry_run_changes_nothing(tracks: Tracks, server: KubeApiServer, kubeconf
     assert server.store.writes == writes
     assert server.find("ConfigMap", RECORD_NAME, NS) is None
     assert any(r.query.get("dryRun") == "All" for r in server.requests)
+
+
+def test_a_restore_cut_short_is_finished_before_the_next_rollout(
+    server: KubeApiServer, kubeconfig: Path
+) -> None:
+    """Killed while rolling back the 100 % step: stable at 0, canary still full. The next
+    rollout first restores, so it sizes its steps on the stable's real replica count."""
+    settings = with_gates(
+        settings_for("testnet"),
+        {"prometheus_url": f"http://127.0.0.1:{free_port()}", "pause_seconds": 0.5,
+         "query_attempts": 1, "ready_timeout_seconds": 5.0},
+    )  # fmt: skip
+    deployed_stack(server, settings, kubeconfig)
+    paused, _, _ = run(settings, kubeconfig, RolloutRequest(image=NEW, steps=[100]))
+    assert paused.outcome == "paused"
+    assert (replicas(server, "sphinx-api-canary"), replicas(server, "sphinx-api")) == (4, 0)
+    with stack_for(settings, kubeconfig) as ctx:
+        cut_short = state.load(ctx.api, NS)
+        assert cut_short is not None
+        cut_short.phase = "rolled-back"  # recorded, then killed before the restore ran
+        state.save(ctx.api, NS, cut_short)
+    again, _, _ = run(settings, kubeconfig, RolloutRequest(image="ghcr.io/sphinx/api:0.3.0"))
+    assert again.outcome == "paused" and again.rollout.stable_replicas == HPA_REPLICAS
+    assert (replicas(server, "sphinx-api-canary"), replicas(server, "sphinx-api")) == (1, 4)
