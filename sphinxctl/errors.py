@@ -140,6 +140,14 @@ class KubernetesError(SphinxError):
     exit_code = ExitCode.KUBERNETES
 
 
+class ManifestRejected(KubernetesError):
+    """The API server's schema refuses a rendered object (unknown field, immutable field):
+    a fault of the manifests or the change, not of the cluster, so no retry helps."""
+
+    reference = "manifest-rejected"
+    exit_code = ExitCode.USAGE
+
+
 class AuthError(SphinxError):
     """A token was rejected, or key material is missing or too weak."""
 

@@ -36,6 +36,11 @@ CONTEXT = typer.Option(
 MANIFESTS = typer.Option(None, "--manifests-dir", help="Template directory (default: manifests/).")
 TIMEOUT = typer.Option(300.0, "--timeout", min=1, help="Seconds --wait may take.")
 WAIT = typer.Option(False, "--wait", help="Wait until workloads are ready and claims bound.")
+RECREATE = typer.Option(
+    False,
+    "--recreate",
+    help="Delete and re-create objects whose change touches an immutable field.",
+)
 
 
 def _sources(state: CliState, manifests_dir: Path | None) -> Any:
@@ -195,6 +200,10 @@ def up(
     dry_run: bool = typer.Option(False, "--dry-run", help="Server dry run: change nothing."),
     wait: bool = WAIT,
     timeout: float = TIMEOUT,
+    force_conflicts: bool = typer.Option(
+        False, "--force-conflicts", help="Take over fields another field manager owns."
+    ),
+    recreate: bool = RECREATE,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
     manifests_dir: Path | None = MANIFESTS,
@@ -205,7 +214,14 @@ def up(
 
     state = get_state(ctx)
     with _stack(state, kubeconfig, context, strict=True, manifests_dir=manifests_dir) as stack:
-        result = up_stack(stack, dry_run=dry_run, wait=wait, timeout=timeout)
+        result = up_stack(
+            stack,
+            dry_run=dry_run,
+            wait=wait,
+            timeout=timeout,
+            force_conflicts=force_conflicts,
+            recreate=recreate,
+        )
     _emit_up(state, result)
 
 
@@ -305,6 +321,7 @@ def rollback(
     ),
     wait: bool = WAIT,
     timeout: float = TIMEOUT,
+    recreate: bool = RECREATE,
     kubeconfig: Path | None = KUBECONFIG,
     context: str | None = CONTEXT,
 ) -> None:
@@ -313,7 +330,7 @@ def rollback(
 
     state = get_state(ctx)
     with _stack(state, kubeconfig, context, strict=True) as stack:
-        result = rollback_stack(stack, to=to, wait=wait, timeout=timeout)
+        result = rollback_stack(stack, to=to, wait=wait, timeout=timeout, recreate=recreate)
     _emit_up(state, result)
 
 

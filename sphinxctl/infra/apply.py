@@ -12,9 +12,15 @@ from typing import Any
 from sphinxctl.errors import SphinxError, UsageError
 from sphinxctl.infra import applyset, snapshot
 from sphinxctl.infra.context import StackContext
-from sphinxctl.infra.diff import normalize
 from sphinxctl.infra.models import ObjectChange, ObjectRef, UpResult
 from sphinxctl.infra.order import CLUSTER_SCOPED, kind_rank
+from sphinxctl.infra.preflight import (
+    await_namespace_gone,
+    preflight,
+    recreate_object,
+    secret_as_data,
+    unchanged,
+)
 from sphinxctl.infra.render import render_objects
 from sphinxctl.infra.revisions import (
     Revision,
@@ -31,17 +37,37 @@ NEVER_PRUNED = frozenset({"Namespace", "PersistentVolumeClaim"})
 
 
 def up(
-    ctx: StackContext, *, dry_run: bool = False, wait: bool = False, timeout: float = 300
+    ctx: StackContext,
+    *,
+    dry_run: bool = False,
+    wait: bool = False,
+    timeout: float = 300,
+    force_conflicts: bool = False,
+    recreate: bool = False,
 ) -> UpResult:
     """Render the environment's stack and apply it."""
     if ctx.sources is None:
         raise UsageError("infra up needs the manifest sources")
     objects = render_objects(ctx.settings, ctx.sources)
-    return apply_set(ctx, objects, "upgrade", dry_run=dry_run, wait=wait, timeout=timeout)
+    return apply_set(
+        ctx,
+        objects,
+        "upgrade",
+        dry_run=dry_run,
+        wait=wait,
+        timeout=timeout,
+        force_conflicts=force_conflicts,
+        recreate=recreate,
+    )
 
 
 def rollback(
-    ctx: StackContext, *, to: int | None = None, wait: bool = False, timeout: float = 300
+    ctx: StackContext,
+    *,
+    to: int | None = None,
+    wait: bool = False,
+    timeout: float = 300,
+    recreate: bool = False,
 ) -> UpResult:
     """Re-apply an earlier revision's objects (Secret values from today's settings)."""
     revisions = list_revisions(ctx.api, ctx.namespace)
@@ -80,6 +106,7 @@ def rollback(
         dry_run=False,
         wait=wait,
         timeout=timeout,
+        recreate=recreate,
     )
 
 
@@ -91,23 +118,29 @@ def apply_set(
     dry_run: bool,
     wait: bool,
     timeout: float,
+    force_conflicts: bool = False,
+    recreate: bool = False,
 ) -> UpResult:
     """Apply `objects` (Secret values still as markers) as the new applied set."""
     api, ns = ctx.api, ctx.namespace
-    revealed = reveal(objects, ctx.settings)
+    revealed = [secret_as_data(o) for o in reveal(objects, ctx.settings)]
     api.add_secrets(secret_strings(ctx.settings))
     result = UpResult(environment=ctx.settings.environment, namespace=ns, dry_run=dry_run)
     parent = api.get("v1", applyset.PARENT_KIND, applyset.PARENT_NAME, ns)
     old_kinds = applyset.parent_group_kinds(parent)
     versions = snapshot.kinds_of(objects)
     new_kinds = set(versions)
+    if not dry_run:
+        await_namespace_gone(ctx, timeout)
     revisions = [] if dry_run else list_revisions(api, ns)
     try:
         live = snapshot.take(api, ns, old_kinds | new_kinds, versions)
         firsts = [o for o in revealed if o["kind"] in CLUSTER_SCOPED]
         rest = [o for o in revealed if o["kind"] not in CLUSTER_SCOPED]
+        planned: dict[str, Any] | None
         for obj in firsts:
-            result.changes.append(_apply_one(ctx, obj, live, dry_run))
+            planned = api.apply(obj, dry_run=True, force=force_conflicts)
+            result.changes.append(_apply_one(ctx, obj, live, planned, dry_run, force_conflicts))
         if dry_run and ("Namespace", None, ns) not in live:
             for obj in rest:  # the server cannot dry-run inside a namespace not yet there
                 result.changes.append(
@@ -117,15 +150,22 @@ def apply_set(
                         detail="namespace does not exist yet",
                     )
                 )
-        else:
-            if not dry_run:
-                api.apply(applyset.parent_object(ns, old_kinds | new_kinds))
-            for obj in rest:
-                result.changes.append(_apply_one(ctx, obj, live, dry_run))
-            result.changes.extend(prune(ctx, objects, live, dry_run=dry_run))
+            return result
+        # Every object is dry-run first, so a refusal (unknown or immutable field, RBAC)
+        # stops the apply before any of the stack is written, and an object the dry run
+        # shows unchanged is not written at all.
+        planned_rest, immutable = preflight(ctx, rest, force_conflicts, recreate=recreate)
+        if not dry_run:
+            for ref in immutable:
+                recreate_object(ctx, ref, live, timeout)
+            _apply_parent(ctx, parent, old_kinds | new_kinds)
+        for obj in rest:
+            planned = planned_rest.get(snapshot.key_of(obj))
+            result.changes.append(_apply_one(ctx, obj, live, planned, dry_run, force_conflicts))
+        result.changes.extend(prune(ctx, objects, live, dry_run=dry_run))
         if dry_run:
             return result
-        api.apply(applyset.parent_object(ns, new_kinds))
+        _apply_parent(ctx, api.get("v1", applyset.PARENT_KIND, applyset.PARENT_NAME, ns), new_kinds)
     except SphinxError as exc:
         if not dry_run:
             _record_failure(ctx, objects, description, revisions, exc)
@@ -147,25 +187,33 @@ def apply_set(
     return result
 
 
+def _apply_parent(ctx: StackContext, live: dict[str, Any] | None, kinds: set[str]) -> None:
+    """Apply the ApplySet parent listing `kinds`, unless the live one already says so."""
+    wanted = applyset.parent_object(ctx.namespace, kinds)
+    if live is not None:
+        have = (live.get("metadata") or {}).get("annotations") or {}
+        if all(have.get(k) == v for k, v in wanted["metadata"]["annotations"].items()):
+            return
+    ctx.api.apply(wanted)
+
+
 def _apply_one(
-    ctx: StackContext, obj: dict[str, Any], snap: snapshot.Snapshot, dry_run: bool
+    ctx: StackContext,
+    obj: dict[str, Any],
+    snap: snapshot.Snapshot,
+    planned: dict[str, Any] | None,
+    dry_run: bool,
+    force: bool,
 ) -> ObjectChange:
     ref = ObjectRef.of(obj)
     live = snap.get(snapshot.key_of(obj))
-    applied = ctx.api.apply(obj, dry_run=dry_run)
-    if live is None:
-        action = "create"
-    elif dry_run:
-        action = "unchanged" if normalize(live) == normalize(applied) else "configure"
-    else:
-        same = applied.get("metadata", {}).get("resourceVersion") == live["metadata"].get(
-            "resourceVersion"
-        )
-        action = "unchanged" if same else "configure"
-    change = ObjectChange(object=ref.label, action=action)  # type: ignore[arg-type]
-    if action != "unchanged":
-        ctx.emit("apply", f"{ref.label} {action}{' (dry run)' if dry_run else ''}", ref.label)
-    return change
+    if unchanged(live, planned):
+        return ObjectChange(object=ref.label, action="unchanged")
+    if not dry_run:
+        ctx.api.apply(obj, force=force)
+    action = "create" if live is None else "configure"
+    ctx.emit("apply", f"{ref.label} {action}{' (dry run)' if dry_run else ''}", ref.label)
+    return ObjectChange(object=ref.label, action=action)
 
 
 def prune(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -18,11 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sphinxctl.errors import KubernetesError
+from sphinxctl.infra.api_errors import ApiAnswer, api_error
 from sphinxctl.infra.applyset import FIELD_MANAGER
-from sphinxctl.infra.secret_values import scrub
 
 T = TypeVar("T")
-RETRY_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class KubeApi:
     def connect(cls, kubeconfig: Path | None, context: str | None, **kwargs: Any) -> KubeApi:
         """A client from a kubeconfig file and context, like kubectl (defaults: $KUBECONFIG or
         ~/.kube/config, and its current context)."""
+        import yaml
         from kubernetes import config
         from kubernetes.config.config_exception import ConfigException
 
@@ -74,7 +75,7 @@ class KubeApi:
                 context=context,
                 persist_config=False,
             )
-        except (ConfigException, OSError, TypeError, ValueError) as exc:
+        except (ConfigException, OSError, TypeError, ValueError, yaml.YAMLError) as exc:
             where = str(kubeconfig) if kubeconfig else "the default kubeconfig"
             raise KubernetesError(
                 f"cannot load {where}"
@@ -179,8 +180,11 @@ class KubeApi:
 
         return self._call(f"list {kind} in {ns or 'the cluster'}", run)
 
-    def apply(self, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """Server-side apply of `obj` (fieldManager sphinxctl, fieldValidation Strict)."""
+    def apply(
+        self, obj: dict[str, Any], *, dry_run: bool = False, force: bool = False
+    ) -> dict[str, Any]:
+        """Server-side apply of `obj` (fieldManager sphinxctl, fieldValidation Strict); with
+        `force`, fields another manager owns are taken over instead of refused."""
         meta = obj["metadata"]
         resource = self.resource(obj["apiVersion"], obj["kind"])
         ns = meta.get("namespace") if resource.namespaced else None
@@ -192,6 +196,7 @@ class KubeApi:
                 namespace=ns,
                 field_manager=FIELD_MANAGER,
                 dry_run="All" if dry_run else None,
+                force_conflicts=force or None,
                 query_params=[("fieldValidation", "Strict")],
                 _request_timeout=self._timeout,
             )
@@ -255,14 +260,23 @@ class KubeApi:
             try:
                 return fn()
             except ApiException as exc:
-                status = int(exc.status or 0)
-                if status == 404 and missing_ok:
+                answer = ApiAnswer.of(exc)
+                if answer.status == 404 and missing_ok:
                     return None  # type: ignore[return-value]
-                if status in RETRY_STATUSES and attempt < self.retry.attempts:
-                    self._sleep(self.retry.delay(attempt, _retry_after(exc)))
+                if answer.retryable and attempt < self.retry.attempts:
+                    self._sleep(self.retry.delay(attempt, answer.retry_after))
                     continue
-                raise self._api_error(what, exc, status, attempt) from None
+                raise api_error(what, answer, attempt, self._secrets) from None
             except (HTTPError, ConnectionError, TimeoutError) as exc:
+                tls = _tls_failure(exc)
+                if tls is not None:
+                    raise KubernetesError(
+                        f"TLS with the Kubernetes API at {self.host} failed to {what}: {tls}",
+                        hint="the kubeconfig's certificate-authority does not match the "
+                        "server's certificate, or the server address is not the one the "
+                        "certificate names; check the cluster entry of the kubeconfig",
+                        reference="kubernetes-tls",
+                    ) from None
                 if attempt < self.retry.attempts:
                     self._sleep(self.retry.delay(attempt))
                     continue
@@ -275,30 +289,6 @@ class KubeApi:
                     details={"attempts": attempt},
                 ) from None
 
-    def _api_error(self, what: str, exc: Any, status: int, attempts: int) -> KubernetesError:
-        reason, message = _status_text(exc)
-        text = scrub(f"{what} failed: HTTP {status} {reason}: {message}", self._secrets)
-        if attempts > 1:
-            text += f" (after {attempts} attempts)"
-        hints = {
-            401: "the credentials of the kubeconfig context were refused",
-            403: "the kubeconfig user lacks RBAC permission for this; ask a cluster admin",
-            409: "another field manager owns these fields, or a concurrent change keeps "
-            "conflicting; inspect the object's managedFields",
-            400: "the server rejected the object (strict field validation): fix the manifest "
-            "template in manifests/",
-            422: "the server rejected the object as invalid: fix the manifest template",
-        }
-        hint = hints.get(status)
-        if status >= 500 or status == 429:
-            hint = "the API server kept failing; try again later or check its health"
-        return KubernetesError(
-            text,
-            hint=hint,
-            reference="kubernetes-conflict" if status == 409 else "kubernetes-api-error",
-            details={"status": status, "reason": reason, "attempts": attempts},
-        )
-
 
 def _to_dict(found: Any) -> Any:
     if found is None:
@@ -310,26 +300,19 @@ def _to_dict(found: Any) -> Any:
     return found
 
 
-def _status_text(exc: Any) -> tuple[str, str]:
-    """(reason, message) of a Kubernetes Status body, else the HTTP reason."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    try:
-        status = json.loads(body) if body else {}
-    except ValueError:
-        status = {}
-    if not isinstance(status, dict):
-        status = {}
-    reason = str(status.get("reason") or getattr(exc, "reason", "") or "")
-    message = str(status.get("message") or (body or "")[:200] or reason)
-    return reason, message
+def _tls_failure(exc: BaseException) -> str | None:
+    """The TLS error inside a urllib3 failure, if that is what it is (never worth a retry)."""
+    import ssl
 
+    from urllib3.exceptions import MaxRetryError, SSLError
 
-def _retry_after(exc: Any) -> float | None:
-    headers = getattr(exc, "headers", None) or {}
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, (SSLError, ssl.SSLError)):
+            text = str(seen)
+            match = re.search(r"\[SSL: ([A-Z_]+)\] ([^(]+)", text)
+            return f"{match.group(2).strip()} ({match.group(1)})" if match else text[:200]
+        seen = seen.reason if isinstance(seen, MaxRetryError) else seen.__cause__
+    return None

@@ -7,7 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Severity = Literal["error", "warning"]
-Action = Literal["create", "configure", "unchanged", "prune", "keep", "delete", "absent"]
+Action = Literal[
+    "create", "configure", "unchanged", "prune", "keep", "delete", "absent", "conflict"
+]
 
 
 class ObjectRef(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sphinxctl.errors import UsageError
+import textwrap
+
+from sphinxctl.errors import KubernetesError, UsageError
 from sphinxctl.infra import applyset, snapshot
 from sphinxctl.infra.apply import prune
 from sphinxctl.infra.context import StackContext
@@ -16,6 +18,7 @@ from sphinxctl.infra.models import (
     StatusResult,
 )
 from sphinxctl.infra.order import CLUSTER_SCOPED
+from sphinxctl.infra.preflight import secret_as_data, unchanged
 from sphinxctl.infra.render import render_objects
 from sphinxctl.infra.revisions import current, info, list_revisions
 from sphinxctl.infra.secret_values import redact, reveal, secret_strings
@@ -29,7 +32,7 @@ def diff(ctx: StackContext) -> DiffResult:
         raise UsageError("infra diff needs the manifest sources")
     api, ns = ctx.api, ctx.namespace
     objects = render_objects(ctx.settings, ctx.sources)
-    revealed = reveal(objects, ctx.settings)
+    revealed = [secret_as_data(o) for o in reveal(objects, ctx.settings)]
     api.add_secrets(secret_strings(ctx.settings))
     result = DiffResult(environment=ctx.settings.environment, namespace=ns)
     parent = api.get("v1", applyset.PARENT_KIND, applyset.PARENT_NAME, ns)
@@ -40,20 +43,40 @@ def diff(ctx: StackContext) -> DiffResult:
         ref = ObjectRef.of(obj)
         live = snap.get(snapshot.key_of(obj))
         if namespace_exists or ref.kind in CLUSTER_SCOPED:
-            new = api.apply(obj, dry_run=True)
+            try:
+                new = api.apply(obj, dry_run=True)
+            except KubernetesError as exc:
+                if exc.reference != "kubernetes-conflict":
+                    raise
+                # Another field manager owns fields sphinxctl sets to other values:
+                # `infra up` would be refused until `--force-conflicts`.
+                result.objects.append(
+                    ObjectDiff(object=ref.label, action="conflict", diff=_conflict_text(exc))
+                )
+                continue
         else:
             new = redact(shown)  # nothing to dry-run against yet
         live_n, new_n = mask_secrets(normalize(live), normalize(new))
         if live is None:
             action = "create"
+        elif unchanged(live, new):
+            action = "unchanged"
         else:
-            action = "unchanged" if normalize(live) == normalize(new) else "configure"
+            action = "configure"
         text = "" if action == "unchanged" else unified(ref.label, live_n, new_n)
         result.objects.append(ObjectDiff(object=ref.label, action=action, diff=text))
     for change in prune(ctx, objects, snap, dry_run=True):
         marker = f"--- live/{change.object}\n+++ (pruned)\n" if change.action == "prune" else ""
         result.objects.append(ObjectDiff(object=change.object, action=change.action, diff=marker))
     return result
+
+
+def _conflict_text(exc: KubernetesError) -> str:
+    """The server's conflict list as comment lines short enough for a terminal."""
+    said = exc.message.split("HTTP 409 Conflict: ", 1)[-1]
+    lines = [f"# {ln}" for part in said.splitlines() for ln in textwrap.wrap(part, 76)]
+    lines.append("# `sphinxctl infra up --force-conflicts` takes these fields over")
+    return "\n".join(lines) + "\n"
 
 
 def status(ctx: StackContext) -> StatusResult:

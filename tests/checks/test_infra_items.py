@@ -1,5 +1,6 @@
-"""Kubernetes items against the Kubernetes API test server: the stack applied with the infra
-engineer's `up`, then one condition broken at a time."""
+"""Kubernetes items against the real kube-apiserver of the test control plane: the stack
+applied with the infra engineer's `up` and waited for (kwok nodes run its pods), then one
+condition broken at a time."""
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ from tests.checks.conftest import (
     make_project,
     run_in,
 )
-from tests.support.k8s_api_server import KubeApiServer
+from tests.support.k8s_control_plane import ControlPlane
+from tests.support.k8s_fixtures import Cluster as Namespace
 
 pytestmark = pytest.mark.integration
-NAMESPACE = "sphinx-local"
+NAMESPACE = "checks-sphinx-local"
 
 
 class Cluster:
-    def __init__(self, server: KubeApiServer, project: Path, kubeconfig: Path) -> None:
-        self.server = server
+    def __init__(self, plane: ControlPlane, project: Path, kubeconfig: Path) -> None:
+        self.namespace = Namespace(plane, NAMESPACE)
         self.project = project
         self.kubeconfig = kubeconfig
 
@@ -37,19 +39,20 @@ class Cluster:
 
         settings = load_settings("local", self.project / "environments").settings
         with stack_for(settings, self.kubeconfig, self.project) as ctx:
-            up(ctx)
-        self.server.mark_ready()
+            up(ctx, wait=True, timeout=120)
         self.last_backup(datetime.now(UTC) - timedelta(hours=3))
 
     def last_backup(self, when: datetime) -> None:
-        store = self.server.store
-        with store.lock:
-            entry = store.entries[("batch", "cronjobs", NAMESPACE, "postgres-backup")]
-            entry.obj["status"] = {"lastSuccessfulTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.namespace.update_status(
+            "batch/v1", "cronjobs", "postgres-backup", {"lastSuccessfulTime": stamp}
+        )
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, snapshot: Path) -> Iterator[Cluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, snapshot: Path, control_plane: ControlPlane
+) -> Iterator[Cluster]:
     patch = pytest.MonkeyPatch()
     for name in list(os.environ):
         if name.startswith(("SPHINXCTL_", "SPHINX_")) or name in ("DATABASE_URL", "REDIS_URL"):
@@ -60,16 +63,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, snapshot: Path) -> Iterato
     patch.setenv("SPHINXCTL_REDIS__URL", f"redis://127.0.0.1:{closed_port()}/0")
     patch.setenv("SPHINXCTL_API__BASE_URL", f"http://127.0.0.1:{closed_port()}")
     patch.setenv("DATABASE_URL", f"postgresql://sphinx:pw@127.0.0.1:{closed_port()}/sphinx")
+    patch.setenv("SPHINXCTL_KUBERNETES__NAMESPACE", NAMESPACE)
     base = tmp_path_factory.mktemp("checks-cluster")
     try:
-        with KubeApiServer() as server:
-            kubeconfig = server.write_kubeconfig(base / "kubeconfig")
-            patch.setenv("SPHINXCTL_KUBERNETES__KUBECONFIG", str(kubeconfig))
-            world = Cluster(server, make_project(base / "project", snapshot), kubeconfig)
-            world.up()
-            yield world
+        kubeconfig = control_plane.kubeconfig(base / "kubeconfig")
+        patch.setenv("SPHINXCTL_KUBERNETES__KUBECONFIG", str(kubeconfig))
+        world = Cluster(control_plane, make_project(base / "project", snapshot), kubeconfig)
+        world.namespace.provide_volumes(["data-postgres-0", "data-redis-0", "postgres-backups"])
+        world.up()
+        yield world
     finally:
         patch.undo()
+        control_plane.request("DELETE", f"/api/v1/namespaces/{NAMESPACE}")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""The real `kubernetes` client against the Kubernetes API test server over HTTP: up, diff,
-status, history, rollback, down, prune, retries, and secrets that never leak."""
+"""`infra up/diff/status/history/rollback/down` against a real kube-apiserver (with
+controller-manager, scheduler and kwok nodes) started once per session on loopback; each test
+has a namespace of its own. Requests are counted through a fault proxy in front of it."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from sphinxctl.errors import ConfigError, KubernetesError, UsageError
+from sphinxctl.errors import ExitCode, KubernetesError, ManifestRejected, UsageError
 from sphinxctl.infra.apply import rollback, up
-from sphinxctl.infra.client import KubeApi
 from sphinxctl.infra.context import StackContext
 from sphinxctl.infra.models import ProgressEvent
 from sphinxctl.infra.order import kind_rank
 from sphinxctl.infra.queries import diff, history, status
 from sphinxctl.infra.teardown import down
+from sphinxctl.settings import Settings
 from tests.support.infra_env import (
     DB_PASSWORD,
     GRAFANA_PASSWORD,
@@ -29,51 +30,43 @@ from tests.support.infra_env import (
     settings_for,
     stack_for,
 )
-from tests.support.k8s_api_server import KubeApiServer
-from tests.support.k8s_store import RESOURCE_TYPES, ResourceType
+from tests.support.k8s_fault_proxy import FaultProxy
+from tests.support.k8s_fixtures import Cluster
 
 pytestmark = pytest.mark.integration
-NS = "sphinx"
+CLAIMS = ["data-postgres-0", "data-redis-0", "postgres-backups"]
 
 
 @pytest.fixture
-def server() -> Iterator[KubeApiServer]:
-    with KubeApiServer() as srv:
-        yield srv
+def settings(k8s_namespace: str) -> Settings:
+    s = settings_for("mainnet")
+    s.kubernetes.namespace = k8s_namespace
+    return s
 
 
 @pytest.fixture
-def kubeconfig(server: KubeApiServer, tmp_path: Path) -> Path:
-    return server.write_kubeconfig(tmp_path / "kubeconfig")
-
-
-@pytest.fixture
-def stack(kubeconfig: Path) -> Iterator[StackContext]:
-    with stack_for(settings_for("mainnet"), kubeconfig) as ctx:
+def stack(settings: Settings, proxied_kubeconfig: Path) -> Iterator[StackContext]:
+    with stack_for(settings, proxied_kubeconfig) as ctx:
         yield ctx
 
 
-def server_type(kind: str) -> ResourceType:
-    return next(r for r in RESOURCE_TYPES if r.kind == kind)
-
-
-def _applies(server: KubeApiServer) -> list:
-    return [r for r in server.requests if r.method == "PATCH" and r.query.get("dryRun") != "All"]
-
-
-def _secret_value(server: KubeApiServer, name: str, key: str) -> str:
-    secret = server.find("Secret", name, NS)
-    assert secret is not None
+def _secret_value(cluster: Cluster, name: str, key: str) -> str:
+    secret = cluster.get("v1", "secrets", name)
     return base64.b64decode(secret["data"][key]).decode()
 
 
+def _image(cluster: Cluster) -> str:
+    live = cluster.get("apps/v1", "deployments", "sphinx-api")
+    return str(live["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
 def test_up_applies_everything_server_side_in_install_order(
-    server: KubeApiServer, stack: StackContext
+    fault_proxy: FaultProxy, stack: StackContext, cluster: Cluster
 ) -> None:
     result = up(stack)
     assert result.revision == 1 and result.recorded_revision
     assert {c.action for c in result.changes} == {"create"} and len(result.changes) > 30
-    applies = _applies(server)
+    applies = [r for r in fault_proxy.writes() if r.method == "PATCH"]
     assert all(r.content_type == "application/apply-patch+yaml" for r in applies)
     assert all(r.query["fieldManager"] == "sphinxctl" for r in applies)
     assert all(r.query["fieldValidation"] == "Strict" for r in applies)
@@ -83,208 +76,302 @@ def test_up_applies_everything_server_side_in_install_order(
         if "sphinxctl" not in json.loads(r.body)["metadata"]["name"]
     ]
     assert kinds == sorted(kinds, key=kind_rank)
-    api_body = next(
-        json.loads(r.body) for r in applies if r.path.endswith("deployments/sphinx-api")
-    )
-    assert "replicas" not in api_body["spec"]
-    live = server.find("Deployment", "sphinx-api", NS)
-    assert live is not None
-    assert [m["manager"] for m in live["metadata"]["managedFields"]] == ["sphinxctl"]
-    assert _secret_value(server, "postgres-credentials", "POSTGRES_PASSWORD") == DB_PASSWORD
+    body = next(json.loads(r.body) for r in applies if r.path.endswith("deployments/sphinx-api"))
+    assert "replicas" not in body["spec"]
+    live = cluster.get("apps/v1", "deployments", "sphinx-api")
+    assert "sphinxctl" in {m["manager"] for m in live["metadata"]["managedFields"]}
+    assert _secret_value(cluster, "postgres-credentials", "POSTGRES_PASSWORD") == DB_PASSWORD
+    # HPA, PDB, NetworkPolicy and Ingress are accepted by the real schema as rendered.
+    assert cluster.get("autoscaling/v2", "horizontalpodautoscalers", "sphinx-api")
+    assert cluster.get("policy/v1", "poddisruptionbudgets", "sphinx-api")
+    assert len(cluster.list("networking.k8s.io/v1", "networkpolicies")) >= 8
+    assert cluster.get("networking.k8s.io/v1", "ingresses", "sphinx-api")
 
 
-def test_second_up_changes_nothing(server: KubeApiServer, stack: StackContext) -> None:
+def test_second_up_makes_zero_writes(fault_proxy: FaultProxy, stack: StackContext) -> None:
     up(stack)
-    writes = server.store.writes
+    fault_proxy.requests.clear()
     again = up(stack)
     assert {c.action for c in again.changes} == {"unchanged"}
     assert (again.revision, again.recorded_revision) == (1, False)
-    assert server.store.writes == writes
+    assert fault_proxy.writes() == []
     assert len(history(stack).revisions) == 1
 
 
-def test_up_leaves_the_replica_count_to_the_autoscaler(
-    server: KubeApiServer, stack: StackContext
+def test_up_wait_converges_from_empty_and_spreads_over_three_zones(
+    settings: Settings, kubeconfig: Path, cluster: Cluster
 ) -> None:
-    up(stack)
-    server.store.apply(
-        server_type("Deployment"),
-        NS,
-        "sphinx-api",
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "sphinx-api"},
-            "spec": {"replicas": 17},
-        },
-        "horizontal-pod-autoscaler",
-        force=True,
-        dry_run=False,
-        operation="Update",
-    )
-    result = up(stack)
-    assert not result.changed
-    live = server.find("Deployment", "sphinx-api", NS)
-    assert live is not None and live["spec"]["replicas"] == 17
+    cluster.provide_volumes(CLAIMS)
+    events: list[ProgressEvent] = []
+    with stack_for(settings, kubeconfig, events=events) as ctx:
+        result = up(ctx, wait=True, timeout=120)
+        assert result.waited and status(ctx).ready
+        waits = [e for e in events if e.phase == "wait" and e.total]
+        assert waits[-1].message == "all ready" and waits[-1].ready == waits[-1].total == 6
+        # The autoscaler's replica count is left alone, and the pods spread over the zones.
+        scale = {"spec": {"replicas": 3}}
+        cluster.plane.request(
+            "PATCH",
+            f"/apis/apps/v1/namespaces/{cluster.ns}/deployments/sphinx-api/scale",
+            scale,
+            content_type="application/merge-patch+json",
+        )
+        assert not up(ctx, wait=True, timeout=120).changed
+    assert cluster.get("apps/v1", "deployments", "sphinx-api")["spec"]["replicas"] == 3
+    pods = cluster.list("v1", "pods", "app.kubernetes.io/name=sphinx-api")
+    nodes = {p["spec"]["nodeName"] for p in pods if p["status"].get("phase") == "Running"}
+    zones = {
+        cluster.get("v1", "nodes", n, None)["metadata"]["labels"]["topology.kubernetes.io/zone"]
+        for n in nodes
+    }
+    assert zones == {"zone-a", "zone-b", "zone-c"}
 
 
-def test_a_removed_manifest_is_pruned(
-    server: KubeApiServer, kubeconfig: Path, tmp_path: Path
+def test_wait_times_out_naming_what_is_not_ready(stack: StackContext) -> None:
+    with pytest.raises(KubernetesError) as err:
+        up(stack, wait=True, timeout=1)  # no volumes for the claims: the databases stay down
+    assert err.value.reference == "kubernetes-wait-timeout"
+    assert f"StatefulSet/{stack.namespace}/postgres" in err.value.details["pending"]
+
+
+def test_a_removed_manifest_is_pruned_and_claims_and_foreign_objects_stay(
+    settings: Settings, kubeconfig: Path, tmp_path: Path, cluster: Cluster
 ) -> None:
     project = project_copy(tmp_path / "project")
-    with stack_for(settings_for("mainnet"), kubeconfig, project) as ctx:
+    ns = settings.kubernetes.namespace
+    with stack_for(settings, kubeconfig, project) as ctx:
         up(ctx)
-        assert server.find("StatefulSet", "redis", NS) is not None
+        foreign = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "someone"}}
+        cluster.apply("v1", "configmaps", foreign, "kubectl")
         (project / "manifests" / "redis.yaml").unlink()
+        (project / "manifests" / "backup.yaml").unlink()
         result = up(ctx)
-    pruned = {c.object for c in result.changes if c.action == "prune"}
-    assert pruned == {"StatefulSet/sphinx/redis", "Service/sphinx/redis"}
-    assert server.find("StatefulSet", "redis", NS) is None
-    assert server.find("Service", "redis", NS) is None
-    assert server.find("StatefulSet", "postgres", NS) is not None
+    actions = {c.object: c.action for c in result.changes if c.action in ("prune", "keep")}
+    assert actions == {
+        f"StatefulSet/{ns}/redis": "prune",
+        f"Service/{ns}/redis": "prune",
+        f"CronJob/{ns}/postgres-backup": "prune",
+        f"PersistentVolumeClaim/{ns}/postgres-backups": "keep",
+    }
+    assert cluster.get("apps/v1", "statefulsets", "redis") is None
+    assert cluster.get("v1", "persistentvolumeclaims", "postgres-backups") is not None
+    assert cluster.get("v1", "configmaps", "someone") is not None
     assert result.revision == 2 and result.recorded_revision
 
 
-def test_pruning_keeps_claims_and_never_touches_objects_of_other_tools(
-    server: KubeApiServer, kubeconfig: Path, tmp_path: Path
-) -> None:
-    project = project_copy(tmp_path / "project")
-    with stack_for(settings_for("mainnet"), kubeconfig, project) as ctx:
-        up(ctx)
-        server.store.apply(
-            server_type("ConfigMap"),
-            NS,
-            "someone-elses",
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "someone-elses"}},
-            "kubectl",
-            force=True,
-            dry_run=False,
-        )
-        (project / "manifests" / "backup.yaml").unlink()
-        result = up(ctx)
-    actions = {c.object: c.action for c in result.changes}
-    assert actions["CronJob/sphinx/postgres-backup"] == "prune"
-    assert actions["PersistentVolumeClaim/sphinx/postgres-backups"] == "keep"
-    assert server.find("PersistentVolumeClaim", "postgres-backups", NS) is not None
-    assert server.find("ConfigMap", "someone-elses", NS) is not None
-
-
 def test_dry_run_changes_nothing_and_reports_what_would_change(
-    server: KubeApiServer, stack: StackContext
+    fault_proxy: FaultProxy, stack: StackContext
 ) -> None:
     first = up(stack, dry_run=True)
-    assert {c.action for c in first.changes} == {"create"} and server.store.writes == 0
+    assert {c.action for c in first.changes} == {"create"} and fault_proxy.writes() == []
     up(stack)
-    writes = server.store.writes
+    fault_proxy.requests.clear()
     stack.settings.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
     preview = up(stack, dry_run=True)
     changed = {c.object for c in preview.changes if c.action != "unchanged"}
-    assert changed == {"Deployment/sphinx/sphinx-api", "ConfigMap/sphinx/sphinx-api-config"}
-    assert server.store.writes == writes
-    assert any(r.query.get("dryRun") == "All" for r in server.requests)
+    ns = stack.namespace
+    assert changed == {f"Deployment/{ns}/sphinx-api", f"ConfigMap/{ns}/sphinx-api-config"}
+    assert fault_proxy.writes() == []
 
 
 def test_diff_shows_changes_and_masks_secret_values(
-    server: KubeApiServer, kubeconfig: Path
+    settings: Settings, kubeconfig: Path, cluster: Cluster
 ) -> None:
-    with stack_for(settings_for("mainnet"), kubeconfig) as ctx:
+    with stack_for(settings, kubeconfig) as ctx:
         up(ctx)
         assert {o.action for o in diff(ctx).objects} == {"unchanged"}
     changed = settings_for("mainnet", SPHINX_GRAFANA_PASSWORD="Zq7-new-grafana-pw")
+    changed.kubernetes.namespace = settings.kubernetes.namespace
     changed.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
     with stack_for(changed, kubeconfig) as ctx:
         result = diff(ctx)
+    ns = settings.kubernetes.namespace
     by_object = {o.object: o for o in result.objects}
-    deployment = by_object["Deployment/sphinx/sphinx-api"]
+    deployment = by_object[f"Deployment/{ns}/sphinx-api"]
     assert deployment.action == "configure"
-    assert "-        image: ghcr.io/sphinx/api:0.1.0" in deployment.diff
     assert "+        image: ghcr.io/sphinx/api:0.2.0" in deployment.diff
-    secret = by_object["Secret/sphinx/grafana-admin"].diff
+    secret = by_object[f"Secret/{ns}/grafana-admin"].diff
     assert "admin-password: '******** (before)'" in secret
     assert "admin-password: '******** (after)'" in secret
     text = json.dumps([o.model_dump() for o in result.objects])
     assert contains_secret(text) == [] and "Zq7-new-grafana-pw" not in text
     assert base64.b64encode(GRAFANA_PASSWORD.encode()).decode() not in text
-    assert _secret_value(server, "grafana-admin", "admin-password") == GRAFANA_PASSWORD
+    assert _secret_value(cluster, "grafana-admin", "admin-password") == GRAFANA_PASSWORD
 
 
-def test_wait_reports_progress_until_workloads_are_ready(
-    server: KubeApiServer, kubeconfig: Path
+def test_diff_reports_another_managers_conflict_and_force_conflicts_takes_it_over(
+    fault_proxy: FaultProxy, stack: StackContext, cluster: Cluster
 ) -> None:
-    server.store.auto_ready_after = 2
-    events: list[ProgressEvent] = []
-    with stack_for(settings_for("mainnet"), kubeconfig, events=events) as ctx:
-        result = up(ctx, wait=True, timeout=30)
-        assert result.waited
-        assert status(ctx).ready
-    waits = [e for e in events if e.phase == "wait"]
-    assert waits[0].ready == 0 and waits[-1].ready == waits[-1].total == 6
-    assert waits[-1].message == "all ready"
-    assert any(e.phase == "apply" for e in events) and any(e.phase == "revision" for e in events)
-
-
-def test_wait_times_out_naming_what_is_not_ready(
-    server: KubeApiServer, stack: StackContext
-) -> None:
-    with pytest.raises(KubernetesError) as err:
-        up(stack, wait=True, timeout=0.05)
-    assert err.value.reference == "kubernetes-wait-timeout"
-    assert "Deployment/sphinx/sphinx-api" in err.value.message
-    assert "StatefulSet/sphinx/postgres" in err.value.details["pending"]
-
-
-def test_status_before_and_after_readiness(server: KubeApiServer, stack: StackContext) -> None:
-    before = status(stack)
-    assert before.revision is None and not any(o.exists for o in before.objects)
     up(stack)
-    assert not status(stack).ready
-    server.mark_ready()
-    after = status(stack)
-    assert after.ready and after.revision == 1
-    rows = {o.object: o for o in after.objects}
-    assert rows["PersistentVolumeClaim/sphinx/postgres-backups"].detail == "bound"
+    edit = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "sphinx-api"},
+        "spec": {"template": {"spec": {"containers": [{"name": "api", "image": "hotfix:1"}]}}},
+    }
+    cluster.apply("apps/v1", "deployments", edit, "kubectl-edit")  # fmt: skip
+    found = {o.object: o for o in diff(stack).objects}[f"Deployment/{stack.namespace}/sphinx-api"]
+    assert found.action == "conflict"
+    assert 'conflict with "kubectl-edit"' in found.diff and "image" in found.diff
+    fault_proxy.requests.clear()
+    with pytest.raises(KubernetesError) as err:
+        up(stack)
+    assert err.value.reference == "kubernetes-conflict" and err.value.exit_code == 5
+    assert "--force-conflicts" in (err.value.hint or "")
+    tries = [r for r in fault_proxy.requests if r.path.endswith("deployments/sphinx-api")]
+    assert len(tries) == 1  # an apply conflict is not retried
+    assert fault_proxy.writes() == [] or all("sphinxctl.v" in r.path for r in fault_proxy.writes())
+    assert _image(cluster) == "hotfix:1"
+    up(stack, force_conflicts=True)
+    assert _image(cluster) == "ghcr.io/sphinx/api:0.1.0"
+    assert {o.action for o in diff(stack).objects} == {"unchanged"}
+
+
+def test_keyed_lists_merge_per_key_and_equal_values_are_co_owned(
+    fault_proxy: FaultProxy, stack: StackContext, cluster: Cluster
+) -> None:
+    up(stack)
+    container = {"name": "api", "env": [{"name": "EXTRA_FLAG", "value": "on"}]}
+    patch = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sphinx-api"},
+             "spec": {"template": {"spec": {"containers": [container]}}}}  # fmt: skip
+    cluster.apply("apps/v1", "deployments", patch, "sidecar-injector")
+    same = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "redis"},
+            "spec": {"sessionAffinity": "None"}}  # fmt: skip
+    cluster.apply("v1", "services", same, "other-tool", force=False)  # no conflict: equal
+    fault_proxy.requests.clear()
+    result = up(stack)
+    assert not result.changed and fault_proxy.writes() == []
+    env = cluster.get("apps/v1", "deployments", "sphinx-api")["spec"]["template"]["spec"]
+    assert {"name": "EXTRA_FLAG", "value": "on"} in env["containers"][0]["env"]
+    owners = {
+        m["manager"] for m in cluster.get("v1", "services", "redis")["metadata"]["managedFields"]
+    }
+    assert {"sphinxctl", "other-tool"} <= owners
+
+
+def test_an_unknown_template_key_is_one_clear_error_exit_2_without_retries(
+    fault_proxy: FaultProxy, settings: Settings, proxied_kubeconfig: Path, tmp_path: Path,
+    cluster: Cluster,
+) -> None:  # fmt: skip
+    project = project_copy(tmp_path / "project")
+    path = project / "manifests" / "redis.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "  serviceName: redis\n", "  serviceName: redis\n  replicaCount: 2\n"
+        )
+    )
+    with (
+        stack_for(settings, proxied_kubeconfig, project) as ctx,
+        pytest.raises(ManifestRejected) as err,
+    ):
+        up(ctx)
+    assert err.value.exit_code == ExitCode.USAGE == 2
+    assert err.value.reference == "manifest-unknown-field"
+    assert f"StatefulSet {settings.kubernetes.namespace}/redis" in err.value.message
+    assert ".spec.replicaCount" in err.value.message
+    assert "manifest template" in (err.value.hint or "")
+    tries = [r for r in fault_proxy.requests if r.path.endswith("statefulsets/redis")]
+    assert len(tries) == 1
+    written = {r.path.rsplit("/", 2)[-2] for r in fault_proxy.writes()}
+    assert written <= {"namespaces", "secrets"}  # the namespace, and the failed revision
+    assert cluster.list("apps/v1", "statefulsets") == []
+    with stack_for(settings, proxied_kubeconfig) as ctx:
+        assert history(ctx).revisions[-1].status == "failed"
+
+
+def test_a_secret_key_removed_from_config_is_removed_from_the_cluster(
+    settings: Settings, kubeconfig: Path, tmp_path: Path, cluster: Cluster
+) -> None:
+    project = project_copy(tmp_path / "project")
+    with stack_for(settings, kubeconfig, project) as ctx:
+        up(ctx)
+        assert _secret_value(cluster, "grafana-admin", "admin-user") == "admin"
+        secrets = project / "manifests" / "secrets.yaml"
+        secrets.write_text(secrets.read_text().replace("  admin-user: admin\n", ""))
+        up(ctx)
+    data = cluster.get("v1", "secrets", "grafana-admin")["data"]
+    assert "admin-user" not in data
+    assert base64.b64decode(data["admin-password"]).decode() == GRAFANA_PASSWORD
+
+
+def test_an_immutable_field_change_is_refused_before_any_write_or_recreated(
+    fault_proxy: FaultProxy, settings: Settings, proxied_kubeconfig: Path, tmp_path: Path,
+    cluster: Cluster,
+) -> None:  # fmt: skip
+    project = project_copy(tmp_path / "project")
+    with stack_for(settings, proxied_kubeconfig, project) as ctx:
+        up(ctx)
+        redis = project / "manifests" / "redis.yaml"
+        redis.write_text(
+            redis.read_text().replace("  serviceName: redis\n", "  serviceName: cache\n")
+        )
+        ctx.settings.kubernetes.image = "ghcr.io/sphinx/api:0.3.0"
+        fault_proxy.requests.clear()
+        with pytest.raises(ManifestRejected) as err:
+            up(ctx)
+        assert err.value.reference == "kubernetes-immutable-field"
+        assert err.value.exit_code == 2
+        assert f"StatefulSet/{ctx.namespace}/redis" in err.value.message
+        assert "--recreate" in (err.value.hint or "")
+        assert [r for r in fault_proxy.writes() if "sphinxctl.v" not in r.path] == []
+        assert _image(cluster) == "ghcr.io/sphinx/api:0.1.0"  # nothing half-applied
+        result = up(ctx, recreate=True)
+    assert cluster.get("apps/v1", "statefulsets", "redis")["spec"]["serviceName"] == "cache"
+    assert _image(cluster) == "ghcr.io/sphinx/api:0.3.0" and result.recorded_revision
+
+
+def test_down_then_up_while_the_namespace_terminates_waits_with_progress(
+    settings: Settings, kubeconfig: Path, cluster: Cluster
+) -> None:
+    events: list[ProgressEvent] = []
+    with stack_for(settings, kubeconfig, events=events) as ctx:
+        up(ctx)
+        down(ctx, delete_volumes=True, delete_namespace=True)
+        assert cluster.get("v1", "namespaces", cluster.ns, None)["metadata"]["deletionTimestamp"]
+        result = up(ctx, timeout=120)
+    assert result.revision == 1 and {c.action for c in result.changes} == {"create"}
+    assert any(e.phase == "wait" and "being deleted" in e.message for e in events)
+
+
+def test_down_keeps_volumes_and_namespace_unless_asked(
+    stack: StackContext, cluster: Cluster
+) -> None:
+    up(stack)
+    with pytest.raises(UsageError, match="deletes the volumes"):
+        down(stack, delete_namespace=True)
+    result = down(stack)
+    kept = {c.object for c in result.changes if c.action == "keep"}
+    ns = stack.namespace
+    assert kept == {f"PersistentVolumeClaim/{ns}/postgres-backups", f"Namespace/{ns}"}
+    assert cluster.get("apps/v1", "deployments", "sphinx-api") is None
+    assert cluster.get("v1", "persistentvolumeclaims", "postgres-backups") is not None
+    assert history(stack).revisions == []
 
 
 def test_history_and_rollback_restore_an_earlier_revision(
-    server: KubeApiServer, stack: StackContext
+    stack: StackContext, cluster: Cluster
 ) -> None:
     up(stack)
     stack.settings.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
     assert up(stack).revision == 2
-    back = rollback(stack)
-    assert back.revision == 3
-    image = server.find("Deployment", "sphinx-api", NS)["spec"]["template"]["spec"]  # type: ignore[index]
-    assert image["containers"][0]["image"] == "ghcr.io/sphinx/api:0.1.0"
-    assert _secret_value(server, "postgres-credentials", "POSTGRES_PASSWORD") == DB_PASSWORD
-    revisions = history(stack).revisions
-    assert [(r.revision, r.status, r.description) for r in revisions] == [
+    assert rollback(stack).revision == 3
+    assert _image(cluster) == "ghcr.io/sphinx/api:0.1.0"
+    assert _secret_value(cluster, "postgres-credentials", "POSTGRES_PASSWORD") == DB_PASSWORD
+    assert [(r.revision, r.status, r.description) for r in history(stack).revisions] == [
         (1, "superseded", "install"),
         (2, "superseded", "upgrade"),
         (3, "deployed", "rollback to 1"),
     ]
     rollback(stack, to=2)
-    image = server.find("Deployment", "sphinx-api", NS)["spec"]["template"]["spec"]  # type: ignore[index]
-    assert image["containers"][0]["image"] == "ghcr.io/sphinx/api:0.2.0"
+    assert _image(cluster) == "ghcr.io/sphinx/api:0.2.0"
     with pytest.raises(UsageError, match="no revision 9"):
         rollback(stack, to=9)
 
 
-def test_rollback_takes_secret_values_from_the_environment_of_the_moment(
-    server: KubeApiServer, kubeconfig: Path
-) -> None:
-    with stack_for(settings_for("mainnet"), kubeconfig) as ctx:
-        up(ctx)
-        ctx.settings.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
-        up(ctx)
-    rotated = settings_for("mainnet", SPHINX_GRAFANA_PASSWORD="Zq7-rotated-pw")
-    with stack_for(rotated, kubeconfig) as ctx:
-        rollback(ctx, to=1)
-    assert _secret_value(server, "grafana-admin", "admin-password") == "Zq7-rotated-pw"
-
-
 def test_secret_values_never_reach_revisions_history_or_logs(
-    server: KubeApiServer, stack: StackContext, caplog: pytest.LogCaptureFixture
-) -> None:
+    fault_proxy: FaultProxy, stack: StackContext, cluster: Cluster,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     caplog.set_level(logging.DEBUG)
     up(stack)
     stack.settings.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
@@ -295,157 +382,14 @@ def test_secret_values_never_reach_revisions_history_or_logs(
     status(stack)
     assert contains_secret(json.dumps(shown.model_dump())) == []
     assert contains_secret(caplog.text) == []
-    for secret in server.objects("Secret", NS):
+    for secret in cluster.list("v1", "secrets"):
         if secret["metadata"]["name"].startswith("sphinxctl.v"):
             payload = gzip.decompress(base64.b64decode(secret["data"]["release"])).decode()
             assert contains_secret(payload) == [] and "********" in payload
-    carriers = {r.path.rsplit("/", 1)[-1] for r in server.requests if contains_secret(r.body)}
-    assert carriers == {"sphinx-api-env", "postgres-credentials", "grafana-admin"}
-
-
-def test_down_keeps_volumes_and_namespace_unless_asked(
-    server: KubeApiServer, stack: StackContext
-) -> None:
-    up(stack)
-    with pytest.raises(UsageError, match="deletes the volumes") as err:
-        down(stack, delete_namespace=True)
-    assert "--delete-volumes" in (err.value.hint or "")
-    result = down(stack)
-    kept = {c.object for c in result.changes if c.action == "keep"}
-    assert kept == {"PersistentVolumeClaim/sphinx/postgres-backups", "Namespace/sphinx"}
-    left = {f"{o['kind']}/{o['metadata']['name']}" for o in server.objects(namespace=NS)}
-    assert left == {
-        "PersistentVolumeClaim/data-postgres-0",
-        "PersistentVolumeClaim/postgres-backups",
+    encoded = [base64.b64encode(v.encode()).decode() for v in SECRET_VALUES]
+    carriers = {
+        r.path.rsplit("/", 1)[-1]
+        for r in fault_proxy.requests
+        if contains_secret(r.body) or any(e in r.body for e in encoded)
     }
-    assert server.find("Namespace", NS) is not None
-    assert history(stack).revisions == []
-    up(stack)
-    down(stack, delete_volumes=True, delete_namespace=True)
-    assert server.find("Namespace", NS) is None and server.objects(namespace=NS) == []
-
-
-def test_injected_5xx_and_409_are_retried(server: KubeApiServer, stack: StackContext) -> None:
-    unavailable = server.inject(503, method="PATCH", times=2)
-    conflict = server.inject(409, method="PATCH", path_contains="deployments", times=2)
-    flaky_get = server.inject(500, method="GET", path_contains="/secrets", times=1)
-    result = up(stack)
-    assert result.revision == 1
-    assert (unavailable.hits, conflict.hits, flaky_get.hits) == (2, 2, 1)
-    assert server.find("Deployment", "sphinx-api", NS) is not None
-
-
-def test_persistent_5xx_becomes_a_clear_error_after_bounded_retries(
-    server: KubeApiServer, stack: StackContext
-) -> None:
-    fault = server.inject(503, method="PATCH", path_contains="configmaps", times=100)
-    with pytest.raises(KubernetesError) as err:
-        up(stack)
-    assert fault.hits == stack.api.retry.attempts == 5
-    assert "HTTP 503 ServiceUnavailable" in err.value.message
-    assert "after 5 attempts" in err.value.message
-    assert err.value.exit_code == 5
-    assert history(stack).revisions[-1].status == "failed"
-
-
-def test_error_text_from_the_server_is_scrubbed_of_secret_values(
-    server: KubeApiServer, stack: StackContext
-) -> None:
-    server.inject(
-        422,
-        method="PATCH",
-        path_contains="secrets",
-        times=5,
-        message=f"field stringData has value {DB_PASSWORD!r}",
-    )
-    with pytest.raises(KubernetesError) as err:
-        up(stack)
-    assert DB_PASSWORD not in err.value.message
-    assert "field stringData has value '********'" in err.value.message
-    assert "Secret sphinx/" in err.value.message  # ordinary words survive the scrub
-
-
-def test_a_real_field_conflict_is_reported_with_its_manager(
-    server: KubeApiServer, stack: StackContext
-) -> None:
-    up(stack)
-    server.store.apply(
-        server_type("Service"),
-        NS,
-        "redis",
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "redis"},
-            "spec": {"sessionAffinity": "ClientIP"},
-        },
-        "other-tool",
-        force=True,
-        dry_run=False,
-    )
-    stack.settings.kubernetes.redis_image = "redis:7.4.2"
-    up(stack)  # no overlap with other-tool's field: fine
-    entry = server.store.entries[("", "services", NS, "redis")]
-    entry.owners["other-tool"].add(("spec", "ports"))
-    entry.obj["spec"]["ports"] = [
-        {"name": "redis", "port": 6380, "targetPort": "redis", "protocol": "TCP"}
-    ]
-    with pytest.raises(KubernetesError) as err:
-        up(stack)
-    assert err.value.reference == "kubernetes-conflict"
-    assert 'conflict with "other-tool": .spec.ports' in err.value.message
-
-
-def test_errors_that_retrying_cannot_fix_are_reported_at_once(
-    server: KubeApiServer, stack: StackContext
-) -> None:
-    forbidden = server.inject(403, method="PATCH", times=5)
-    with pytest.raises(KubernetesError) as err:
-        up(stack)
-    assert forbidden.hits == 1
-    assert "RBAC" in (err.value.hint or "")
-
-
-def test_strict_field_validation_rejects_an_unknown_field(
-    server: KubeApiServer, kubeconfig: Path, tmp_path: Path
-) -> None:
-    project = project_copy(tmp_path / "project")
-    path = project / "manifests" / "redis.yaml"
-    path.write_text(
-        path.read_text().replace(
-            "  serviceName: redis\n", "  serviceName: redis\n  replicaCount: 2\n"
-        )
-    )
-    with (
-        stack_for(settings_for("mainnet"), kubeconfig, project) as ctx,
-        pytest.raises(KubernetesError, match="strict decoding error") as err,
-    ):
-        up(ctx)
-    assert "manifest template" in (err.value.hint or "")
-
-
-def test_unreachable_cluster_and_bad_context_are_kubernetes_errors(tmp_path: Path) -> None:
-    with KubeApiServer() as srv:
-        config = srv.write_kubeconfig(tmp_path / "kubeconfig")
-    with stack_for(settings_for("mainnet"), config) as ctx, pytest.raises(KubernetesError) as err:
-        status(ctx)
-    assert err.value.reference == "kubernetes-unreachable"
-    with pytest.raises(KubernetesError) as err:
-        KubeApi.connect(config, "no-such-context")
-    assert err.value.reference == "kubeconfig-invalid"
-
-
-def test_missing_secrets_stop_up_before_any_request(
-    server: KubeApiServer, kubeconfig: Path
-) -> None:
-    settings = settings_for("testnet", DATABASE_URL="", SPHINX_GRAFANA_PASSWORD="")
-    with stack_for(settings, kubeconfig) as ctx, pytest.raises(ConfigError) as err:
-        up(ctx)
-    assert "database.url#password" in err.value.message
-    assert "monitoring.grafana_admin_password" in err.value.message
-    assert server.store.writes == 0
-
-
-def test_every_secret_value_is_distinct_so_the_leak_checks_mean_something() -> None:
-    assert len(set(SECRET_VALUES)) == len(SECRET_VALUES)
-    assert all(len(value) >= 8 for value in SECRET_VALUES)
+    assert carriers == {"sphinx-api-env", "postgres-credentials", "grafana-admin"}
