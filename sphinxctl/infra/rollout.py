@@ -124,8 +124,7 @@ class Rollout:
         # Promotion re-applies the stack: find missing secrets now, not after the analysis.
         reveal(render_objects(self.ctx.settings, self.ctx.sources), self.ctx.settings)
         if request.dry_run:
-            first = canary.plan_step(1, steps[0], record.stable_replicas)
-            self.ctx.api.apply(self._canary(record, first.canary_replicas), dry_run=True)
+            self.ctx.api.apply(self._canary(record), dry_run=True)
             return self.result("dry-run", "dry run: nothing was changed", record)
         state.save(self.ctx.api, self.ns, record)
         self.emit(
@@ -136,7 +135,7 @@ class Rollout:
         )
         return self._drive(record, resumed=False)
 
-    def _canary(self, record: RolloutRecord, replicas: int) -> dict:
+    def _canary(self, record: RolloutRecord) -> dict:
         if self.ctx.sources is None:
             raise UsageError("infra rollout needs the manifest sources")
         rendered = render_objects(self.ctx.settings, self.ctx.sources)
@@ -145,7 +144,7 @@ class Rollout:
             for o in rendered
             if o["kind"] == "Deployment" and o["metadata"]["name"] == canary.STABLE_NAME
         )
-        return canary.canary_object(stable, record.image, replicas, record.id)
+        return canary.canary_object(stable, record.image, record.id)
 
     # -- the steps -----------------------------------------------------------------------
 
@@ -195,8 +194,9 @@ class Rollout:
     def _shift(self, record: RolloutRecord, step: StepPlan) -> None:
         """Set the step's replica counts (absolute values) and wait for the canary."""
         api = self.ctx.api
-        api.apply(self._canary(record, step.canary_replicas))
-        canary.scale_stable(api, self.ns, step.stable_replicas)
+        api.apply(self._canary(record))
+        canary.scale(api, self.ns, canary.CANARY_NAME, step.canary_replicas)
+        canary.scale(api, self.ns, canary.STABLE_NAME, step.stable_replicas)
         self.emit(
             record,
             "shift",
@@ -286,7 +286,7 @@ class Rollout:
             wait=False,
             timeout=settings.rollout.ready_timeout_seconds,
         )
-        canary.scale_stable(self.ctx.api, self.ns, record.stable_replicas)
+        canary.scale(self.ctx.api, self.ns, canary.STABLE_NAME, record.stable_replicas)
         ref = ObjectRef(
             api_version="apps/v1", kind="Deployment", name=canary.STABLE_NAME, namespace=self.ns
         )
@@ -312,11 +312,9 @@ class Rollout:
     def _restore(self, record: RolloutRecord, *, quiet: bool = False) -> None:
         """Canary to 0 pods, stable back to its recorded replica count (idempotent)."""
         api = self.ctx.api
-        if canary.canary_replicas(api, self.ns) not in (None, 0):
-            api.merge_patch(
-                "apps/v1", "Deployment", canary.CANARY_NAME, self.ns, {"spec": {"replicas": 0}}
-            )
-        canary.scale_stable(api, self.ns, record.stable_replicas)
+        if canary.canary_replicas(api, self.ns) is not None:
+            canary.scale(api, self.ns, canary.CANARY_NAME, 0)
+        canary.scale(api, self.ns, canary.STABLE_NAME, record.stable_replicas)
         if quiet:
             return
         self.emit(

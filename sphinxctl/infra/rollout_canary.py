@@ -63,10 +63,10 @@ def replicas_of(deployment: dict[str, Any]) -> int:
     return int(value) if value is not None else 1
 
 
-def canary_object(
-    stable_rendered: dict[str, Any], image: str, replicas: int, rollout_id: str
-) -> dict[str, Any]:
-    """The canary Deployment: the rendered stable's pod template with `image`."""
+def canary_object(stable_rendered: dict[str, Any], image: str, rollout_id: str) -> dict[str, Any]:
+    """The canary Deployment: the rendered stable's pod template with `image`. Like the
+    stable's, it has no spec.replicas: counts are set by `scale`, never by an apply, so an
+    apply never conflicts with a count set earlier (abort, a killed run)."""
     obj = copy.deepcopy(stable_rendered)
     meta = obj["metadata"]
     meta["name"] = CANARY_NAME
@@ -75,7 +75,7 @@ def canary_object(
     labels[TRACK_LABEL] = "canary"
     labels[ROLLOUT_LABEL] = rollout_id
     spec = obj["spec"]
-    spec["replicas"] = replicas
+    spec.pop("replicas", None)
     spec["selector"]["matchLabels"][TRACK_LABEL] = "canary"
     spec["template"]["metadata"]["labels"][TRACK_LABEL] = "canary"
     for container in spec["template"]["spec"]["containers"]:
@@ -84,14 +84,12 @@ def canary_object(
     return obj
 
 
-def scale_stable(api: KubeApi, namespace: str, replicas: int) -> bool:
-    """Set the stable's replicas (a merge patch, as `kubectl scale`); False if already so."""
-    live = api.get("apps/v1", "Deployment", STABLE_NAME, namespace)
+def scale(api: KubeApi, namespace: str, name: str, replicas: int) -> bool:
+    """Set a Deployment's replicas (a merge patch, as `kubectl scale`); False if already so."""
+    live = api.get("apps/v1", "Deployment", name, namespace)
     if live is not None and replicas_of(live) == replicas:
         return False
-    api.merge_patch(
-        "apps/v1", "Deployment", STABLE_NAME, namespace, {"spec": {"replicas": replicas}}
-    )
+    api.merge_patch("apps/v1", "Deployment", name, namespace, {"spec": {"replicas": replicas}})
     return True
 
 
