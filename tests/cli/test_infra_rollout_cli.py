@@ -1,10 +1,10 @@
-"""`sphinxctl infra rollout` refusals and read-only views through the CLI, against the
-Kubernetes API test server (no Prometheus needed: none of these reaches an analysis)."""
+"""`sphinxctl infra rollout` refusals and read-only views through the CLI, against the real
+test control plane (a namespace per test, writes seen through the fault proxy; no Prometheus
+needed: none of these reaches an analysis)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,33 +14,31 @@ from sphinxctl.cli.app import app
 from sphinxctl.infra.apply import up
 from sphinxctl.infra.rollout_state import RECORD_NAME
 from tests.support.infra_env import ENVIRON, project_copy, settings_for, stack_for
-from tests.support.k8s_api_server import KubeApiServer
+from tests.support.k8s_fault_proxy import FaultProxy
+from tests.support.k8s_fixtures import Cluster
 from tests.support.ports import free_port
 
-NS = "sphinx-testnet"
+pytestmark = pytest.mark.integration
 STABLE_IMAGE = "ghcr.io/sphinx/api:0.1.0"
 
 
 @pytest.fixture
-def server() -> Iterator[KubeApiServer]:
-    with KubeApiServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def kubeconfig(server: KubeApiServer, tmp_path: Path) -> Path:
-    path = server.write_kubeconfig(tmp_path / "kubeconfig")
-    with stack_for(settings_for("testnet"), path) as ctx:
+def kubeconfig(proxied_kubeconfig: Path, k8s_namespace: str) -> Path:
+    """The stack deployed in the test's namespace; the kubeconfig goes through the proxy."""
+    settings = settings_for("testnet")
+    settings.kubernetes.namespace = k8s_namespace
+    with stack_for(settings, proxied_kubeconfig) as ctx:
         up(ctx)
-    return path
+    return proxied_kubeconfig
 
 
 @pytest.fixture
-def project(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> Path:
+def project(tmp_path: Path, clean_env: pytest.MonkeyPatch, k8s_namespace: str) -> Path:
     """testnet secrets set; no DATABASE_URL, so the audit trail is the project's SQLite file."""
     for name, value in ENVIRON.items():
         if name != "DATABASE_URL":
             clean_env.setenv(name, value)
+    clean_env.setenv("SPHINXCTL_KUBERNETES__NAMESPACE", k8s_namespace)
     return project_copy(tmp_path / "project")
 
 
@@ -78,12 +76,12 @@ def test_abort_and_promote_without_a_rollout_are_usage_errors(
 
 
 def test_without_a_terminal_and_without_yes_nothing_starts(
-    project: Path, kubeconfig: Path, server: KubeApiServer
+    project: Path, kubeconfig: Path, fault_proxy: FaultProxy
 ) -> None:
-    writes = server.store.writes
+    fault_proxy.requests.clear()
     code, _, err = rollout(project, kubeconfig, "--image", "ghcr.io/sphinx/api:0.2.0")
     assert code == 2 and "confirmation" in err
-    assert server.store.writes == writes
+    assert fault_proxy.writes() == []
 
 
 def test_bad_flags_are_usage_errors(project: Path, kubeconfig: Path) -> None:
@@ -94,21 +92,25 @@ def test_bad_flags_are_usage_errors(project: Path, kubeconfig: Path) -> None:
 
 
 def test_an_unrecordable_rollout_never_touches_the_cluster(
-    project: Path, kubeconfig: Path, server: KubeApiServer, clean_env: pytest.MonkeyPatch
+    project: Path,
+    kubeconfig: Path,
+    fault_proxy: FaultProxy,
+    cluster: Cluster,
+    clean_env: pytest.MonkeyPatch,
 ) -> None:
     clean_env.setenv("DATABASE_URL", f"postgresql://sphinx:pw@127.0.0.1:{free_port()}/sphinx")
-    writes = server.store.writes
+    fault_proxy.requests.clear()
     code, _, err = rollout(project, kubeconfig, "--yes", "--image", "ghcr.io/sphinx/api:0.2.0")
     assert code != 0 and "the rollout was not started" in err
-    assert server.store.writes == writes
-    assert server.find("ConfigMap", RECORD_NAME, NS) is None
+    assert fault_proxy.writes() == []
+    assert cluster.get("v1", "configmaps", RECORD_NAME) is None
 
 
 def test_a_rollout_missing_the_stacks_secrets_stops_before_any_change(
-    project: Path, kubeconfig: Path, server: KubeApiServer
+    project: Path, kubeconfig: Path, fault_proxy: FaultProxy
 ) -> None:
     """Promotion re-applies the stack; its secrets are checked before the first step."""
-    writes = server.store.writes
+    fault_proxy.requests.clear()
     code, _, err = rollout(project, kubeconfig, "--yes", "--image", "ghcr.io/sphinx/api:0.2.0")
     assert code == 2 and "database.url" in err
-    assert server.store.writes == writes
+    assert fault_proxy.writes() == []

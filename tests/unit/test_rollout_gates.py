@@ -88,13 +88,13 @@ def test_the_canary_object_is_the_stable_with_its_own_selector_and_image() -> No
             },
         },
     }
-    obj = canary_object(stable, "new", 3, "r1")
+    obj = canary_object(stable, "new", "r1")
     assert obj["metadata"]["name"] == "sphinx-api-canary"
     assert "applyset.kubernetes.io/part-of" not in obj["metadata"]["labels"]  # never pruned
     assert obj["spec"]["selector"]["matchLabels"]["sphinx.io/track"] == "canary"
     pod_labels = obj["spec"]["template"]["metadata"]["labels"]
     assert pod_labels == {"app.kubernetes.io/name": "sphinx-api", "sphinx.io/track": "canary"}
-    assert obj["spec"]["replicas"] == 3
+    assert "replicas" not in obj["spec"]  # counts are set by scale, never by an apply
     assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == "new"
     assert stable["spec"]["template"]["spec"]["containers"][0]["image"] == "old"
 
