@@ -23,7 +23,13 @@ STABLE_IMAGE = "ghcr.io/sphinx/api:0.1.0"
 
 
 @pytest.fixture
-def kubeconfig(proxied_kubeconfig: Path, k8s_namespace: str) -> Path:
+def kubeconfig(proxied_kubeconfig: Path) -> Path:
+    """The cluster through the fault proxy; nothing deployed in the test's namespace."""
+    return proxied_kubeconfig
+
+
+@pytest.fixture
+def deployed(proxied_kubeconfig: Path, k8s_namespace: str) -> Path:
     """The stack deployed in the test's namespace; the kubeconfig goes through the proxy."""
     settings = settings_for("testnet")
     settings.kubernetes.namespace = k8s_namespace
@@ -59,11 +65,16 @@ def test_status_without_a_rollout(project: Path, kubeconfig: Path) -> None:
     assert "no rollout recorded" in body["message"]
 
 
-def test_starting_needs_an_image_and_a_different_one(project: Path, kubeconfig: Path) -> None:
-    code, _, err = rollout(project, kubeconfig, "--yes")
+def test_starting_needs_an_image_and_a_different_one(project: Path, deployed: Path) -> None:
+    code, _, err = rollout(project, deployed, "--yes")
     assert code == 2 and "--image is needed" in err
-    code, _, err = rollout(project, kubeconfig, "--yes", "--image", STABLE_IMAGE)
+    code, _, err = rollout(project, deployed, "--yes", "--image", STABLE_IMAGE)
     assert code == 2 and "already the stable image" in err
+
+
+def test_without_a_stable_deployment_nothing_starts(project: Path, kubeconfig: Path) -> None:
+    code, _, err = rollout(project, kubeconfig, "--yes", "--image", "ghcr.io/sphinx/api:0.2.0")
+    assert code == 2 and "there is no stable to roll out from" in err
 
 
 def test_abort_and_promote_without_a_rollout_are_usage_errors(
@@ -107,10 +118,10 @@ def test_an_unrecordable_rollout_never_touches_the_cluster(
 
 
 def test_a_rollout_missing_the_stacks_secrets_stops_before_any_change(
-    project: Path, kubeconfig: Path, fault_proxy: FaultProxy
+    project: Path, deployed: Path, fault_proxy: FaultProxy
 ) -> None:
     """Promotion re-applies the stack; its secrets are checked before the first step."""
     fault_proxy.requests.clear()
-    code, _, err = rollout(project, kubeconfig, "--yes", "--image", "ghcr.io/sphinx/api:0.2.0")
+    code, _, err = rollout(project, deployed, "--yes", "--image", "ghcr.io/sphinx/api:0.2.0")
     assert code == 2 and "database.url" in err
     assert fault_proxy.writes() == []
