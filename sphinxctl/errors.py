@@ -195,6 +195,20 @@ class ChecksFailed(SphinxError):
     exit_code = ExitCode.CHECKS_FAILED
 
 
+class RolloutRolledBack(ChecksFailed):
+    """A canary failed its metric analysis and was rolled back (exit 3, like failed checks)."""
+
+    reference = "rollout-rolled-back"
+
+
+class RolloutPaused(SphinxError):
+    """A rollout stopped without a verdict (Prometheus unreachable): nothing was promoted."""
+
+    reference = "rollout-paused"
+    exit_code = ExitCode.ERROR
+    default_hint = "fix the cause, then run `sphinxctl infra rollout` again to resume the step"
+
+
 class MonitoringError(SphinxError):
     """Alert rules, their promtool tests or dashboards are missing, malformed or unusable."""
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from sphinxctl.cli.context import CliState, get_state
+from sphinxctl.cli.infra_rollout import app as rollout_app
 from sphinxctl.cli.render import emit
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from sphinxctl.infra.models import ObjectChange, ProgressEvent
 
 app = typer.Typer(help="Create and manage the Kubernetes stack.", no_args_is_help=True)
+app.add_typer(rollout_app, name="rollout")
 
 KUBECONFIG = typer.Option(
     None,

@@ -221,6 +221,29 @@ class KubeApi:
         )
         return done is not None
 
+    def merge_patch(
+        self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict
+    ) -> dict[str, Any]:
+        """JSON merge patch (an Update, so it never takes fields an apply owns)."""
+        resource = self.resource(api_version, kind)
+        ns = namespace if resource.namespaced else None
+        return self._call(
+            f"patch {kind} {self._where(name, ns)}",
+            lambda: (
+                _to_dict(
+                    resource.patch(
+                        body=patch,
+                        name=name,
+                        namespace=ns,
+                        content_type="application/merge-patch+json",
+                        field_manager=FIELD_MANAGER,
+                        _request_timeout=self._timeout,
+                    )
+                )
+                or {}
+            ),
+        )
+
     # -- errors and retries ----------------------------------------------------------------
 
     @staticmethod

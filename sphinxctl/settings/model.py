@@ -19,6 +19,7 @@ from sphinxctl.settings.sections import (
     MonitoringSettings,
     MultisigSettings,
     RedisSettings,
+    RolloutSettings,
 )
 
 ENV_PREFIX = "SPHINXCTL_"
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = MonitoringSettings()
     database: DatabaseSettings = DatabaseSettings()
     devnet: DevnetSettings = DevnetSettings()
+    rollout: RolloutSettings = RolloutSettings()
 
     @classmethod
     def settings_customise_sources(

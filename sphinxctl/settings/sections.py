@@ -261,6 +261,41 @@ class MonitoringSettings(StrictModel):
     receivers: AlertReceivers = AlertReceivers()
 
 
+class RolloutSettings(StrictModel):
+    """`sphinxctl infra rollout`: canary steps, pause per step, and the metric gates."""
+
+    steps: list[int] = Field(default=[10, 50, 100], min_length=1, max_length=10)
+    pause_seconds: float = Field(default=300.0, gt=0, description="Analysis window per step")
+    prometheus_url: str = Field(
+        default="http://127.0.0.1:9090", description="Prometheus' HTTP API (port-forward it)"
+    )
+    stable_selector: str = 'job="sphinx-api",pod!~"sphinx-api-canary-.*"'
+    canary_selector: str = 'job="sphinx-api",pod=~"sphinx-api-canary-.*"'
+    max_error_ratio_increase: float = Field(
+        default=0.01, ge=0, le=1, description="Canary 5xx ratio may exceed the stable's by this"
+    )
+    max_p99_ratio: float = Field(
+        default=1.5, ge=1, description="Canary p99 latency may be this multiple of the stable's"
+    )
+    p99_tolerance_seconds: float = Field(
+        default=0.05, ge=0, description="Slack on the p99 gate (histogram buckets are coarse)"
+    )
+    min_requests: int = Field(
+        default=20, ge=0, description="Fewer canary requests in a window fail the analysis"
+    )
+    ready_timeout_seconds: float = Field(default=300.0, gt=0)
+    query_timeout_seconds: float = Field(default=5.0, gt=0)
+    query_attempts: int = Field(default=3, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _steps_climb_to_100(self) -> RolloutSettings:
+        if any(not 0 < s <= 100 for s in self.steps) or self.steps != sorted(set(self.steps)):
+            raise ValueError("rollout.steps must be increasing percentages in 1..100")
+        if self.steps[-1] != 100:
+            raise ValueError("rollout.steps must end at 100")
+        return self
+
+
 class DatabaseSettings(StrictModel):
     """Audit trail, rarity snapshots and transactions. SQLite file when url is unset."""
 
