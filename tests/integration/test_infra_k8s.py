@@ -171,7 +171,9 @@ def test_dry_run_changes_nothing_and_reports_what_would_change(
     changed = {c.object for c in preview.changes if c.action != "unchanged"}
     ns = stack.namespace
     # A new image is a new migration Job (its pod template is immutable): create one, prune one.
-    jobs = {c.action for c in preview.changes if c.object.startswith(f"Job/{ns}/sphinx-db-migrate-")}
+    jobs = {
+        c.action for c in preview.changes if c.object.startswith(f"Job/{ns}/sphinx-db-migrate-")
+    }
     assert jobs == {"create", "prune"}
     changed = {c for c in changed if not c.startswith("Job/")}
     assert changed == {f"Deployment/{ns}/sphinx-api", f"ConfigMap/{ns}/sphinx-api-config"}
