@@ -8,6 +8,7 @@ import base64
 import gzip
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,7 @@ def test_second_up_makes_zero_writes(fault_proxy: FaultProxy, stack: StackContex
 def test_up_wait_converges_from_empty_and_spreads_over_three_zones(
     settings: Settings, kubeconfig: Path, cluster: Cluster
 ) -> None:
+    settings.kubernetes.hpa_min_replicas = 3
     cluster.provide_volumes(CLAIMS)
     events: list[ProgressEvent] = []
     with stack_for(settings, kubeconfig, events=events) as ctx:
@@ -108,15 +110,14 @@ def test_up_wait_converges_from_empty_and_spreads_over_three_zones(
         assert result.waited and status(ctx).ready
         waits = [e for e in events if e.phase == "wait" and e.total]
         assert waits[-1].message == "all ready" and waits[-1].ready == waits[-1].total == 6
-        # The autoscaler's replica count is left alone, and the pods spread over the zones.
-        scale = {"spec": {"replicas": 3}}
-        cluster.plane.request(
-            "PATCH",
-            f"/apis/apps/v1/namespaces/{cluster.ns}/deployments/sphinx-api/scale",
-            scale,
-            content_type="application/merge-patch+json",
-        )
-        assert not up(ctx, wait=True, timeout=120).changed
+        # The real autoscaler raises the Deployment to the HPA's minimum; `up` leaves the
+        # replica count to it (the template does not set it).
+        deadline = time.monotonic() + 90
+        while cluster.get("apps/v1", "deployments", "sphinx-api")["spec"]["replicas"] != 3:
+            assert time.monotonic() < deadline, "the HPA never scaled sphinx-api to 3"
+            time.sleep(0.5)
+        again = up(ctx, wait=True, timeout=120)
+        assert not again.changed
     assert cluster.get("apps/v1", "deployments", "sphinx-api")["spec"]["replicas"] == 3
     pods = cluster.list("v1", "pods", "app.kubernetes.io/name=sphinx-api")
     nodes = {p["spec"]["nodeName"] for p in pods if p["status"].get("phase") == "Running"}

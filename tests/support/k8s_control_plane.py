@@ -175,6 +175,7 @@ class ControlPlane:
                 f"--root-ca-file={self.pki.ca}",
                 "--use-service-account-credentials=false",
                 "--concurrent-namespace-syncs=5",
+                "--horizontal-pod-autoscaler-sync-period=2s",
                 "--v=0",
             ],
         )
