@@ -126,6 +126,7 @@ def wrk(url: str, seconds: float, connections: int, headers: dict[str, str]) -> 
         pct: float(value) * _UNIT[unit]
         for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     }
+    done = re.search(r"(\d+) requests in", out)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     return {
@@ -136,6 +137,7 @@ def wrk(url: str, seconds: float, connections: int, headers: dict[str, str]) -> 
         "socket_errors": 1.0 if errors else 0.0,
         "cpu": cpu,
         "seconds": seconds,
+        "requests": float(done.group(1)) if done else rps * seconds,
     }
 
 
@@ -322,7 +324,7 @@ def main() -> None:
                 run = wrk(url, args.seconds, args.connections, headers)
                 results.setdefault(name, []).append(run)
                 if name == "sphinx whoami":
-                    whoami_requests += run["rps"] * run["seconds"]
+                    whoami_requests += run["requests"]
         calls = _commandstats(redis)
         for server in servers:
             server.terminate()
