@@ -73,10 +73,18 @@ def test_deposits_and_withdrawals_feed_the_transaction_value_histogram(
         while poller.rounds < rounds + 2:
             time.sleep(0.1)
         _send(devnet, token, codec.encode_call("DevnetSPX", "approve", [vault, amount]))
-        _send(devnet, vault, codec.encode_call("SphinxYieldAggregator", "deposit", [amount]))
+        _send(
+            devnet, vault, codec.encode_call("SphinxYieldAggregator", "deposit", [amount, DEPLOYER])
+        )
         devnet.rpc(CHAIN, "evm_increaseTime", 30 * 86400)  # past the vault's action cooldown
         devnet.rpc(CHAIN, "evm_mine")
-        _send(devnet, vault, codec.encode_call("SphinxYieldAggregator", "withdraw", [amount // 5]))
+        _send(
+            devnet,
+            vault,
+            codec.encode_call(
+                "SphinxYieldAggregator", "withdraw", [amount // 5, DEPLOYER, DEPLOYER]
+            ),
+        )
 
         def seen() -> bool:
             deposits = _metric(live_api.url, "sphinxos_transaction_value_count", "deposit")
