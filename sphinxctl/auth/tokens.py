@@ -166,7 +166,7 @@ def verify_token(
     if revocations is not None:
         try:
             revoked = revocations.is_revoked(claims.jti)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any backend failure fails closed
             raise _count_error(_unavailable(exc)) from None
         if revoked:
             raise _count_error(_revoked(claims))
@@ -187,7 +187,7 @@ async def verify_token_async(
     if revocations is not None:
         try:
             revoked = await revocations.is_revoked(claims.jti)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any backend failure fails closed
             raise _count_error(_unavailable(exc)) from None
         if revoked:
             raise _count_error(_revoked(claims))
