@@ -59,7 +59,7 @@ class SphinxError(Exception):
         return body
 
     def __rich__(self) -> Any:
-        from rich.text import Text
+        from rich.text import Text  # noqa: TID251 — lazy; only the CLI renders errors with rich
 
         text = Text()
         text.append("error", style="bold red")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode, encode
+from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
 
 
@@ -81,6 +82,6 @@ class AbiCodec:
         name, types = entry
         try:
             values = decode(types, bytes.fromhex(data[10:]))
-        except Exception:
+        except (DecodingError, ValueError):  # truncated or malformed arguments: name only
             return name, []
         return name, ["0x" + v.hex() if isinstance(v, bytes) else str(v) for v in values]

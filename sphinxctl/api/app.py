@@ -109,7 +109,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # (`sphinxctl db migrate`), and /health/ready says so until it is.
         try:
             await asyncio.to_thread(services.store.migrate)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — startup must not die: /health/ready reports the store
             _log.warning("sqlite migration failed: %s", type(exc).__name__)
     if services.poller is not None:
         services.poller.start()

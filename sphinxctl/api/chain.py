@@ -208,20 +208,16 @@ class ChainGateway:
             result.reachable = True
             if result.chain_id != settings.chain_id:
                 result.error = f"chain id {result.chain_id}, expected {settings.chain_id}"
-        except Exception as exc:
+        except (ChainError, ValueError, TypeError, KeyError) as exc:  # unreachable or bad answer
             result.error = _short(exc)
         return result
 
     def code_present(self, chain: str) -> dict[str, bool]:
-        """Whether each recorded contract has code at its address."""
-        client = self.client(chain, attempts=1)
-        present: dict[str, bool] = {}
-        for name, address in self.deployed(chain).items():
-            try:
-                present[name] = client.code(address) not in ("0x", "", "0x0")
-            except Exception:
-                present[name] = False
-        return present
+        """Whether each recorded contract has code at its address (ChainError when the node
+        cannot say: an unanswered read is not "no code")."""
+        from sphinxctl.chains.reads import code_present
+
+        return code_present(self.client(chain, attempts=1), self.deployed(chain))
 
     def token(self, chain: str, token_id: int) -> TokenInfo:
         owner = self.call(chain, NFT, "ownerOf", token_id)
@@ -263,11 +259,9 @@ class ChainGateway:
 
     def vault(self, chain: str) -> VaultInfo:
         asset = _checksum(self.call(chain, VAULT, "asset"))
-        try:
-            raw = self.client(chain).call({"to": asset, "data": "0x313ce567"})  # decimals()
-            decimals = int(raw, 16) if raw not in ("0x", "") else 18
-        except Exception:
-            decimals = 18
+        from sphinxctl.chains.reads import asset_decimals
+
+        decimals = asset_decimals(self.client(chain), asset)
         return VaultInfo(
             address=self.address(chain, VAULT),
             paused=self.paused(chain, VAULT),

@@ -113,7 +113,7 @@ async def _revocation_store_says(request: Request, claims: Claims, token: str) -
         return False
     try:
         revoked = await services.revocations.is_revoked(claims.jti)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — any revocation-store failure takes the grace path
         if _within_grace(request, token):
             return False
         _refuse(request, _unavailable(exc))

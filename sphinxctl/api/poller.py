@@ -49,7 +49,7 @@ class ChainPoller:
         if self.extra is not None:
             try:
                 await self.extra()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 — one failing extra step must not end the poller
                 _log.warning("poller extra step failed: %s", type(exc).__name__)
         self.rounds += 1
         return self.latest
@@ -72,7 +72,7 @@ class ChainPoller:
             try:
                 paused = self.gateway.paused(chain, name)
                 metrics.CONTRACT_PAUSED.labels(chain=chain, contract=name).set(1 if paused else 0)
-            except Exception:
+            except Exception:  # noqa: BLE001 — counted as a read error; the poller keeps going
                 metrics.ERRORS.labels(component="chain", kind="contract_read").inc()
         vault_scale = 10**18
         if VAULT in deployed:
@@ -85,7 +85,7 @@ class ChainPoller:
                     client = self.gateway.client(chain)
                     profit = self.harvests.scan(chain, client, vault.address, probe.latest_block)
                     metrics.YIELD_HARVESTED.labels(chain=chain).inc(profit / scale)
-            except Exception:
+            except Exception:  # noqa: BLE001 — counted as a read error; the poller keeps going
                 metrics.ERRORS.labels(component="chain", kind="contract_read").inc()
         if probe.latest_block is not None:
             self._observe_values(chain, deployed, probe.latest_block, vault_scale)
@@ -107,7 +107,7 @@ class ChainPoller:
             for address, kind, amount in self.values.scan(chain, client, watched, head):
                 scale = vault_scale if address == vault_address else 10**18
                 metrics.TRANSACTION_VALUE.labels(chain=chain, kind=kind).observe(amount / scale)
-        except Exception:
+        except Exception:  # noqa: BLE001 — counted as a read error; the poller keeps going
             metrics.ERRORS.labels(component="chain", kind="value_events").inc()
 
     async def _loop(self) -> None:
@@ -116,7 +116,7 @@ class ChainPoller:
                 await self.poll_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # never let one bad round end the poller
+            except Exception as exc:  # noqa: BLE001 — never let one bad round end the poller
                 _log.warning("chain poll failed: %s", type(exc).__name__)
             await asyncio.sleep(self.interval)
 

@@ -74,7 +74,7 @@ def revoke(
             store.revoke(jti, ttl)
         except AuthError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any backend failure becomes one AuthError
             raise AuthError(
                 f"cannot write the revocation: {type(exc).__name__}: {exc}",
                 reference="revocation-store-unavailable",

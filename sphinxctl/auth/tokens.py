@@ -166,7 +166,7 @@ def verify_token(
     if revocations is not None:
         try:
             revoked = revocations.is_revoked(claims.jti)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any backend failure fails closed
             raise _count_error(_unavailable(exc)) from None
         if revoked:
             raise _count_error(_revoked(claims))
@@ -187,7 +187,7 @@ async def verify_token_async(
     if revocations is not None:
         try:
             revoked = await revocations.is_revoked(claims.jti)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any backend failure fails closed
             raise _count_error(_unavailable(exc)) from None
         if revoked:
             raise _count_error(_revoked(claims))
@@ -399,9 +399,8 @@ def _seconds(ttl: int | timedelta) -> int:
 
 
 def parse_duration(text: str) -> int:
-    """'90', '90s', '15m', '1h', '7d' -> seconds (ValueError otherwise)."""
-    match = re.fullmatch(r"\s*(\d{1,9})\s*([smhd]?)\s*", text)
-    if not match:
-        raise ValueError(f"invalid duration {text!r}; use e.g. 900, 15m, 1h, 7d")
-    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-    return int(match.group(1)) * unit
+    """Whole seconds of a token lifetime in the one duration grammar (`sphinxctl.durations`):
+    '90', '15m', '1h', '7d', '2w' (ValueError otherwise)."""
+    from sphinxctl.durations import parse_whole_seconds
+
+    return parse_whole_seconds(text)

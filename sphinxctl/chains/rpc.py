@@ -22,14 +22,25 @@ DEFAULT_ATTEMPTS = 4
 MAX_BACKOFF_SECONDS = 2.0
 
 
-class RpcError(Exception):
-    """The node answered a request with a JSON-RPC error."""
+class RpcError(ChainError):
+    """The node answered a request with a JSON-RPC error.
+
+    A `ChainError` (exit code 4, rendered like any other user-facing error when nothing above
+    interprets it). `message` stays the node's own text, as callers quote it; `str()` and the
+    hint name the method and the JSON-RPC code."""
+
+    reference = "rpc-error"
 
     def __init__(self, method: str, code: int, message: str, data: Any = None) -> None:
-        super().__init__(f"{method}: {message} (code {code})")
+        super().__init__(
+            message,
+            hint=f"the node answered `{method}` with JSON-RPC error {code}; check the request "
+            "against the chain's state (or the node's logs) and run it again",
+            details={"method": method, "code": code},
+        )
+        self.args = (f"{method}: {message} (code {code})",)
         self.method = method
         self.code = code
-        self.message = message
         self.data = data
 
     def mentions(self, *phrases: str) -> bool:

@@ -70,7 +70,7 @@ def load_signer(
         key = deployer.private_key.get_secret_value().strip()
         try:
             account = Account.from_key(key)
-        except Exception:
+        except Exception:  # noqa: BLE001 — eth-account raises assorted types; the key is never shown
             raise ConfigError(
                 "deployer.private_key is not a valid secp256k1 private key",
                 hint="set it to 32 bytes of hex (0x + 64 hex digits) through its environment "
@@ -109,7 +109,7 @@ def load_signer(
                 hint="check the keystore password variable (it is never printed)",
                 reference="deployer-password-wrong",
             ) from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any other keystore failure is a malformed file
             raise ConfigError(
                 f"deployer keystore {path.name} is malformed ({type(exc).__name__})",
                 reference="deployer-keystore-invalid",

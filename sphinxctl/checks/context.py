@@ -68,7 +68,7 @@ class CheckContext:
         if owner:
             try:
                 entry.value = compute()
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 — re-raised to every waiter of the shared value
                 entry.error = exc
             finally:
                 entry.done.set()

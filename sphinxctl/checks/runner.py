@@ -74,7 +74,7 @@ def _run_one(ctx: CheckContext, item: Check, done: queue.Queue[_Done]) -> None:
         outcome = exc
     except SphinxError as exc:
         outcome = Outcome(Status.FAIL, exc.message, exc.hint or "see the message above")
-    except Exception as exc:  # a bug in a check must not take the whole run down
+    except Exception as exc:  # noqa: BLE001 — a bug in a check must not take the whole run down
         outcome = Outcome(
             Status.FAIL,
             f"the check itself failed: {type(exc).__name__}: {exc}",

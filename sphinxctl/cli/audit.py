@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -19,19 +18,18 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, help="List and verify the hash-chained audit trail.")
 
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
 
 def parse_since(value: str, now: datetime | None = None) -> datetime:
-    """`30m`, `12h`, `7d`, `2w` ago, or an ISO date / datetime (UTC when no zone is given)."""
+    """`30m`, `12h`, `7d`, `2w` ago (the grammar of `sphinxctl.durations`), or an ISO date /
+    datetime (UTC when no zone is given)."""
+    from sphinxctl.durations import parse_seconds
     from sphinxctl.errors import UsageError
 
     text = value.strip()
-    match = _DURATION.match(text)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: amount})
+    try:
+        return (now or datetime.now(UTC)) - timedelta(seconds=parse_seconds(text))
+    except ValueError:
+        pass  # not a duration: a date or time, then
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

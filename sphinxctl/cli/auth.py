@@ -182,7 +182,7 @@ def _duration(text: str | None) -> int | None:
     try:
         return parse_duration(text)
     except ValueError as exc:
-        raise UsageError(str(exc), hint="--ttl takes seconds or 15m, 1h, 7d") from None
+        raise UsageError(str(exc), hint="--ttl takes seconds or 15m, 1h, 7d, 2w") from None
 
 
 def _claims_table(claims: Claims, status: str) -> RenderableType:

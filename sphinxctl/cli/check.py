@@ -46,7 +46,7 @@ def check(
     """
     from sphinxctl.checks import CheckRequest, run_checklist
     from sphinxctl.checks.checklist import resolve_areas
-    from sphinxctl.checks.reporters import junit, not_ready, summary_line, table
+    from sphinxctl.cli.check_view import junit, not_ready, summary_line, table
     from sphinxctl.cli.render import dump, emit
     from sphinxctl.errors import ConfigError
 

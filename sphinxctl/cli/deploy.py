@@ -52,21 +52,22 @@ def _run_journaled(
     """Run a journaled transaction plan (deployment or handover): audit trail first (a database
     that is down stops it here, before anything is signed), then preview, one confirmation,
     progress on stderr, the result on stdout."""
-    from sphinxctl.cli.deploy_audit import open_deploy_audit
     from sphinxctl.cli.deploy_view import DeployProgress, make_confirm, result_table
+    from sphinxctl.deploy.audit import open_deploy_audit
 
     settings = state.settings()
     show_preview = not dry_run or state.output != "table"
-    with open_deploy_audit(state, action) as audit:
+    warn = lambda text: state.err.print(f"warning: {text}", markup=False, highlight=False)  # noqa: E731
+    with open_deploy_audit(settings, state.project_root, action, warn=warn) as audit:
         request = _request(state, chain, dry_run, crash_at)
         with DeployProgress(state.err, show_preview=show_preview) as progress:
             result = run(
                 settings,
                 request,
-                on_event=audit.events(progress),
-                confirm=audit.confirm(make_confirm(state.err, settings.environment, yes)),
+                on_event=progress,
+                confirm=make_confirm(state.err, settings.environment, yes),
+                audit=audit,
             )
-        audit.succeeded(result)
     emit(state, result, lambda: result_table(result))
     audit.require_complete()
 

@@ -7,7 +7,6 @@ rollout touches the cluster, so nothing happens unrecorded).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,18 +31,20 @@ CONTEXT = typer.Option(None, "--context", help="Kubeconfig context (default: set
 MANIFESTS = typer.Option(None, "--manifests-dir", help="Template directory (default: manifests/).")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 AUDITED = frozenset({"start", "resume", "verdict", "pause", "promote", "abort"})
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 
 
 def parse_duration(text: str) -> float:
-    """Seconds of `300`, `30s`, `5m`, `1h`, `500ms`."""
+    """Seconds of `300`, `30s`, `5m`, `1h`, `500ms` (`sphinxctl.durations`), above zero."""
+    from sphinxctl.durations import parse_seconds
     from sphinxctl.errors import UsageError
 
-    match = _DURATION.match(text.strip())
-    if not match or float(match.group(1)) <= 0:
+    try:
+        seconds = parse_seconds(text)
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
         raise UsageError(f"--pause {text!r}: a duration such as 30s, 5m or 1h")
-    scale = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[match.group(2)]
-    return float(match.group(1)) * scale
+    return seconds
 
 
 def parse_steps(text: str) -> list[int]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -48,6 +48,9 @@ from sphinxctl.errors import (
     TransactionError,
 )
 from sphinxctl.settings import ChainSettings, Settings
+
+if TYPE_CHECKING:
+    from sphinxctl.deploy.audit import DeployAudit
 from sphinxctl.solidity.artifacts import Artifact
 
 EventSink = Callable[[DeployEvent], None]
@@ -260,9 +263,22 @@ def deploy_contracts(
     *,
     on_event: EventSink | None = None,
     confirm: Confirm | None = None,
+    audit: DeployAudit | None = None,
 ) -> DeployResult:
-    """Deploy (or resume deploying) the platform's contracts on the requested chains."""
-    events = on_event or quiet
+    """Deploy (or resume deploying) the platform's contracts on the requested chains, audited
+    (`deploy.contracts`) when a database is configured: by `audit` if given, else by a recorder
+    opened here (StoreError `audit-incomplete` at the end if some events were not written)."""
+    from sphinxctl.deploy.audit import run_audited
+
+    return run_audited(
+        "deploy.contracts", _deploy, settings, request, on_event or quiet, confirm, audit
+    )
+
+
+def _deploy(
+    settings: Settings, request: DeployRequest, *, on_event: EventSink, confirm: Confirm | None
+) -> DeployResult:
+    events = on_event
     session = Session(settings, request, events)
     artifacts = compiled_artifacts(settings, session.root, events)
     plans = {chain.name: build_deploy_plan(settings, chain) for chain in session.chains}

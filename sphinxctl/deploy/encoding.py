@@ -6,6 +6,7 @@ from typing import Any
 
 import rlp
 from eth_abi import decode, encode
+from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
 ROLE_NAMES_LIST = (
@@ -17,6 +18,11 @@ ROLE_NAMES_LIST = (
     "GUARDIAN_ROLE",
 )
 ZERO32 = "0x" + "00" * 32
+
+
+# What malformed ABI payload raises: eth_abi's DecodingError (short or badly padded data), and
+# ValueError for bad hex, invalid UTF-8 in a string or an address that does not checksum.
+DECODE_ERRORS: tuple[type[Exception], ...] = (DecodingError, ValueError)
 
 
 def keccak_hex(data: bytes) -> str:
@@ -129,6 +135,6 @@ def describe_revert(data: Any, abis: list[list[dict[str, Any]]]) -> str | None:
                         for t, v in zip(types, values, strict=True)
                     ]
                     return f"{item['name']}({', '.join(shown)})"
-    except Exception:
+    except DECODE_ERRORS:
         return None
     return f"custom error {selector}"

@@ -59,7 +59,7 @@ class ChainRunner(ChainTransactions):
             self.outcome.error_reference = exc.reference
             self.outcome.hint = exc.hint
             self._emit("chain-failed", exc.message)
-        except Exception as exc:  # reported after all chains stop (the CLI shows it)
+        except Exception as exc:  # noqa: BLE001 — reported after all chains stop (the CLI shows it)
             self.unexpected = exc
             self.outcome.error = f"unexpected {type(exc).__name__}: {exc}"
             self._emit("chain-failed", self.outcome.error)

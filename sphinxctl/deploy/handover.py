@@ -11,6 +11,8 @@ like deployment.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sphinxctl.chains.registry import explorer_link
 from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.deploy.deployment import (
@@ -46,6 +48,9 @@ from sphinxctl.deploy.safe_accept import accept_through_devnet_safe, devnet_owne
 from sphinxctl.deploy.steps import ChainView
 from sphinxctl.errors import ChainError, ConfigError, PreflightError, TransactionError
 from sphinxctl.settings import ChainSettings, Settings
+
+if TYPE_CHECKING:
+    from sphinxctl.deploy.audit import DeployAudit
 
 
 def _handover_gates(session: Session, journal: Journal) -> dict[str, Gate]:
@@ -121,9 +126,21 @@ def handover_to_safe(
     *,
     on_event: EventSink | None = None,
     confirm: Confirm | None = None,
+    audit: DeployAudit | None = None,
 ) -> DeployResult:
-    """Grant DEFAULT_ADMIN_ROLE and ADMIN_ROLE to the Safe, then renounce every deployer role."""
-    events = on_event or quiet
+    """Grant DEFAULT_ADMIN_ROLE and ADMIN_ROLE to the Safe, then renounce every deployer role;
+    audited (`deploy.handover`) like `deploy_contracts`."""
+    from sphinxctl.deploy.audit import run_audited
+
+    return run_audited(
+        "deploy.handover", _handover, settings, request, on_event or quiet, confirm, audit
+    )
+
+
+def _handover(
+    settings: Settings, request: DeployRequest, *, on_event: EventSink, confirm: Confirm | None
+) -> DeployResult:
+    events = on_event
     multisig = settings.multisig
     if not multisig.owners or multisig.threshold > len(multisig.owners):
         raise ConfigError(

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from sphinxctl.chains.registry import explorer_link
-from sphinxctl.chains.rpc import ChainClient, RpcError
+from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.deploy.encoding import (
+    DECODE_ERRORS,
     checksum,
     create_address,
     decode_result,
@@ -53,7 +54,7 @@ def _find_tx(
     try:
         block_number = _first_block_after(client, deployer, nonce, lo, hi)
         block = client.block(block_number, full=True)
-    except (RpcError, ChainError):
+    except ChainError:  # RpcError included
         return None
     for tx in (block or {}).get("transactions", []):
         if (
@@ -101,8 +102,8 @@ def _describe_call(
             return f"call:{NFT}:setPhiBounds:{low}:{high}", f"set phi bounds {low}..{high}", target
         if selector == selector_hex("createProxyWithNonce(address,bytes,uint256)"):
             return "handover:create:Safe", "create the Safe", target
-    except Exception:
-        pass
+    except DECODE_ERRORS:
+        pass  # not the call it claims to be: described by its selector below
     return f"call:{target or tx.get('to')}:{selector}", f"call {selector} on {tx.get('to')}", target
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from sphinxctl.chains.rpc import ChainClient, RpcError
-from sphinxctl.deploy.encoding import checksum, decode_result, selector_hex
-from sphinxctl.errors import ConfigError, PreflightError
+from sphinxctl.chains.rpc import ChainClient
+from sphinxctl.deploy.encoding import DECODE_ERRORS, checksum, decode_result, selector_hex
+from sphinxctl.errors import ChainError, ConfigError, PreflightError
 from sphinxctl.solidity.artifacts import Artifact
 
 SAFE_ARTIFACTS_DIR = Path("node_modules/@safe-global/safe-contracts/build/artifacts/contracts")
@@ -58,6 +58,10 @@ class SafeInfo(BaseModel):
     version: str | None = None
 
 
+# a read refused or unanswered, or an answer that is not Safe-shaped
+_NOT_A_SAFE: tuple[type[Exception], ...] = (ChainError, *DECODE_ERRORS)
+
+
 def inspect_safe(client: ChainClient, address: str) -> SafeInfo:
     """Code, threshold, owners and version of the Safe at `address` (owners None if not a Safe)."""
     address = checksum(address)
@@ -73,7 +77,7 @@ def inspect_safe(client: ChainClient, address: str) -> SafeInfo:
         version = decode_result(
             ["string"], client.call({"to": address, "data": selector_hex("VERSION()")})
         )[0]
-    except (RpcError, ValueError, Exception):
+    except _NOT_A_SAFE:
         return SafeInfo(address=address, is_contract=True)
     return SafeInfo(
         address=address,

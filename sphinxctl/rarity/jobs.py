@@ -209,7 +209,7 @@ class SnapshotJobs:
         def target() -> None:
             try:
                 self.run(job_id)
-            except Exception as exc:  # recorded on the job; the thread only logs
+            except Exception as exc:  # noqa: BLE001 — recorded on the job; the thread only logs
                 _log.warning("rarity snapshot job %s failed: %s", job_id, exc)
 
         thread = threading.Thread(target=target, name=f"rarity-job-{job_id[:8]}", daemon=True)

@@ -278,6 +278,7 @@ def build_call(action: str, args: list[str], abis: dict[str, list[dict[str, Any]
 def decode_call(contract: str, data: str, abi: list[dict[str, Any]]) -> str:
     """`Contract.function(name=value, ...)` from calldata and the contract's ABI."""
     from eth_abi import decode
+    from eth_abi.exceptions import DecodingError
     from eth_utils import function_signature_to_4byte_selector
 
     raw = bytes.fromhex(data[2:] if data.startswith("0x") else data)
@@ -288,7 +289,7 @@ def decode_call(contract: str, data: str, abi: list[dict[str, Any]]) -> str:
         types = _inputs(entry)
         try:
             values = decode(types, raw[4:])
-        except Exception:
+        except (DecodingError, ValueError):
             return f"{contract}: undecodable arguments for {signature}"
         names = [str(p.get("name") or f"arg{i}") for i, p in enumerate(entry.get("inputs", []))]
         shown = ", ".join(

@@ -45,7 +45,7 @@ def key_from_secret(secret: SecretStr, source: str) -> OwnerKey:
 
     try:
         return OwnerKey(Account.from_key(secret.get_secret_value().strip()))
-    except Exception:
+    except Exception:  # noqa: BLE001 — eth-account raises assorted types; the key is never shown
         raise ConfigError(
             f"{source} does not hold a valid secp256k1 private key",
             hint="it must be 0x + 64 hex digits; its value is never printed",
@@ -74,7 +74,7 @@ def key_from_keystore(path: Path, password: SecretStr) -> OwnerKey:
             f"cannot decrypt the keystore {path.name}: wrong password",
             reference="owner-password-wrong",
         ) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — any other keystore failure is a malformed file
         raise ConfigError(
             f"keystore {path.name} is malformed ({type(exc).__name__})",
             reference="owner-keystore-invalid",
@@ -94,5 +94,5 @@ def recover(digest: str, signature: str) -> str | None:
         )
         public = sig.recover_public_key_from_msg_hash(bytes.fromhex(digest[2:]))
         return str(public.to_checksum_address())
-    except Exception:
+    except Exception:  # noqa: BLE001 — a signature that does not recover is no owner's
         return None

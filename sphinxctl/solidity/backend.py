@@ -148,7 +148,7 @@ def solcjs_wrapper(root: Path, build_dir: Path | None = None) -> Backend:
         version = long_version(existing)
         if version is not None:
             return _solcjs_backend(wrapper, version)
-    env = {**os.environ, "SPHINX_SOLCJS_DIR": str(package_dir)}
+    env = {**os.environ, "SPHINX_SOLCJS_DIR": str(package_dir)}  # noqa: TID251 — the child inherits the environment; nothing is read
     proc = subprocess.run(
         [node, str(SHIM_SCRIPT), "--version"],
         capture_output=True,

@@ -24,9 +24,22 @@ from pydantic import BaseModel, Field
 from sphinxctl.errors import SphinxError, StoreUnavailable
 
 if TYPE_CHECKING:
+    from sphinxctl.store.models import AuditEvent
     from sphinxctl.store.store import Store
 
+# The one retry policy for audit events written after an action started (API actions, the
+# deploy recorder): the database gets this long to come back before the event is given up.
 RETRY_DELAYS = (0.1, 0.5, 1.0)
+
+
+def append_retrying(store: Store, delays: tuple[float, ...], **event: Any) -> AuditEvent:
+    """Append one audit event, retrying StoreUnavailable after each delay (then raising it)."""
+    for delay in delays:
+        try:
+            return store.append_audit(**event)
+        except StoreUnavailable:
+            time.sleep(delay)
+    return store.append_audit(**event)
 
 
 class AuditOutcome(BaseModel):
@@ -46,16 +59,11 @@ def _finish(
     delays: tuple[float, ...],
 ) -> None:
     params = {**outcome.params, "started_seq": outcome.started_seq}
-    for delay in (*delays, None):
-        try:
-            event = store.append_audit(params=params, result=result, **fields)
-        except StoreUnavailable:
-            if delay is None:
-                return
-            time.sleep(delay)
-            continue
-        outcome.finished_seq, outcome.recorded = event.seq, True
+    try:
+        event = append_retrying(store, delays, params=params, result=result, **fields)
+    except StoreUnavailable:
         return
+    outcome.finished_seq, outcome.recorded = event.seq, True
 
 
 @contextmanager

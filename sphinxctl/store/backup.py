@@ -168,7 +168,7 @@ def _conninfo(target: Target) -> tuple[str, dict[str, str]]:
     if url.database:
         params["dbname"] = url.database
     params.pop("password", None)
-    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}  # noqa: TID251 — the child inherits the environment; nothing is read
     env.pop("PGPASSWORD", None)
     if target.password:
         env["PGPASSWORD"] = target.password
@@ -224,7 +224,7 @@ def pg_restore(target: Target, path: Path) -> None:
     """Restore a custom-format dump: objects in the dump are dropped and recreated, in one
     transaction (a failure leaves the database as it was)."""
     tool = find_pg_tool("pg_restore")
-    listing = _run_tool([tool, "--list", str(path)], dict(os.environ), target, "pg_restore --list")
+    listing = _run_tool([tool, "--list", str(path)], dict(os.environ), target, "pg_restore --list")  # noqa: TID251 — the child inherits the environment; nothing is read
     if " TABLE " not in listing or "audit_events" not in listing:
         raise StoreError(f"{path} is a PostgreSQL dump but not a sphinxctl backup")
     conninfo, env = _conninfo(target)

@@ -46,7 +46,7 @@ def resolve_target(db: DatabaseSettings, project_root: Path) -> Target:
         raw = db.url.get_secret_value().strip()
         try:
             url = make_url(raw)
-        except Exception:
+        except Exception:  # noqa: BLE001 — SQLAlchemy raises assorted types; the URL is secret
             raise ConfigError(
                 "database.url is not a valid database URL",
                 hint="use postgresql://user:password@host:5432/dbname (DATABASE_URL)",

@@ -275,3 +275,65 @@ def test_database_down_refuses_deploy_and_token_before_signing(
     jti = json.loads(issued.stdout)["claims"]["jti"]
     assert [e.target for e in events(database)] == [f"jti:{jti}"]
     ok(cli(project, "audit", "verify"))
+
+
+def _shape(found: list[AuditEvent]) -> list[tuple[Any, ...]]:
+    """What two runs of the same plan on the same chain state have in common (hashes, blocks and
+    fees differ with the node's clock)."""
+    keys = ("nonce", "intent", "phase", "kind", "transactions", "deployer", "sent")
+    return [
+        (e.actor, e.role, e.action, e.target, e.result, {k: e.params.get(k) for k in keys})
+        for e in found
+    ]
+
+
+def test_a_python_caller_of_deploy_contracts_is_audited_like_the_cli(
+    pg: PostgresServer, fresh_node: Anvil, clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from sphinxctl.deploy.deployment import DeployRequest, deploy_contracts
+    from sphinxctl.settings import load_settings
+
+    before = fresh_node.snapshot()
+    by_cli, by_python = pg.create_database(), pg.create_database()
+    try:
+        clean_env.setenv("DATABASE_URL", by_cli)
+        project = make_project(tmp_path / "cli", shared_template(), {"ethereum": fresh_node.url})
+        ok(cli(project, "db", "migrate"))
+        ok(cli(project, "deploy", "contracts", "--yes"))
+        fresh_node.revert(before)
+
+        clean_env.setenv("DATABASE_URL", by_python)
+        project = make_project(tmp_path / "py", shared_template(), {"ethereum": fresh_node.url})
+        ok(cli(project, "db", "migrate"))
+        settings = load_settings("local", project / "environments").settings
+        result = deploy_contracts(
+            settings, DeployRequest(project_root=project), confirm=lambda _preview: True
+        )
+        assert result.sent == 7
+
+        expected, found = events(by_cli), events(by_python)
+        assert len(found) == 2 + 2 * 7  # started, ok, and signed + mined per transaction
+        assert _shape(found) == _shape(expected)
+        txs = journal(project)["chains"]["ethereum"]["transactions"]
+        assert [e.params["tx_hash"] for e in found if e.result == "signed"] == [
+            tx["tx_hash"] for tx in txs
+        ]
+    finally:
+        for url in (by_cli, by_python):
+            pg.drop_database(url.rsplit("/", 1)[1])
+
+
+def test_a_python_caller_is_refused_before_signing_when_the_database_is_not_migrated(
+    pg: PostgresServer, fresh_node: Anvil, database: str, tmp_path: Path
+) -> None:
+    from sphinxctl.deploy.deployment import DeployRequest, deploy_contracts
+    from sphinxctl.errors import StoreError
+    from sphinxctl.settings import load_settings
+
+    project = make_project(tmp_path / "project", shared_template(), {"ethereum": fresh_node.url})
+    settings = load_settings("local", project / "environments").settings
+    with pytest.raises(StoreError) as caught:
+        deploy_contracts(settings, DeployRequest(project_root=project), confirm=lambda _p: True)
+    assert caught.value.reference == "store-not-migrated"
+    assert caught.value.message.startswith("nothing was signed")
+    assert fresh_node.nonce(DEPLOYER) == 0

@@ -119,7 +119,7 @@ def test_stuck_transaction_is_replaced_with_a_fee_bump_at_the_same_nonce(
             outcome["result"] = deploy_contracts(
                 settings, DeployRequest(project_root=project), confirm=lambda _p: True
             )
-        except Exception as exc:  # surfaced by the assertion below
+        except Exception as exc:  # noqa: BLE001 — surfaced by the assertion below
             outcome["error"] = exc
 
     worker = threading.Thread(target=deploy)

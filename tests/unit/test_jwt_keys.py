@@ -277,13 +277,15 @@ def test_issued_claims_carry_every_required_member() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("7d", 604800)]
-)
+    ("text", "seconds"),
+    [("90", 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("7d", 604800), ("1w", 604800),
+     ("1.5h", 5400)],
+)  # fmt: skip
 def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "1w", "-5", "1.5h", "h", "1h30m"])
+@pytest.mark.parametrize("text", ["", "-5", "500ms", "h", "1h30m"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)

@@ -27,6 +27,7 @@ from sphinxctl.api.schemas import (
     ReadinessReport,
 )
 from sphinxctl.auth import Role
+from sphinxctl.errors import ChainError
 
 if TYPE_CHECKING:
     from sphinxctl.api.services import ApiServices
@@ -145,7 +146,7 @@ def _abis_loaded(services: ApiServices) -> bool:
     """The compiled ABIs every call is encoded with (build/artifacts/, a ConfigMap in a pod)."""
     try:
         _ = services.gateway.codec
-    except Exception:
+    except Exception:  # noqa: BLE001 — readiness: any failure to build the codec is not ready
         return False
     return True
 
@@ -181,7 +182,13 @@ def _chain(services: ApiServices, chain: str) -> tuple[ChainReadiness, list[Cont
         error=probe.error,
     )
     deployed = gateway.deployed(chain)
-    present = gateway.code_present(chain) if probe.healthy else {}
+    present: dict[str, bool] = {}
+    if probe.healthy:
+        try:
+            present = gateway.code_present(chain)
+        except ChainError as exc:  # the node did not answer: say so, not "no code"
+            report.ok = False
+            report.error = exc.message
     entries = [
         ContractPresence(
             chain=chain, contract=name, address=address, present=present.get(name, False)
@@ -200,7 +207,7 @@ async def _redis(services: ApiServices) -> ComponentReadiness:
     start = time.perf_counter()
     try:
         await asyncio.wait_for(client.ping(), timeout=services.settings.redis.timeout_seconds + 1)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — readiness: any Redis client failure is unreachable
         return ComponentReadiness(ok=False, detail=f"Redis unreachable: {type(exc).__name__}")
     return ComponentReadiness(ok=True, latency_ms=round((time.perf_counter() - start) * 1000, 2))
 

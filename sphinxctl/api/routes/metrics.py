@@ -73,7 +73,7 @@ class ScrapeView:
         assert self.stats is not None
         try:
             families = transaction_families(self.stats())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — a scrape must not fail on the store
             metrics.ERRORS.labels(component="store", kind="metrics_scrape").inc()
             _log.warning("transaction metrics unavailable: %s", type(exc).__name__)
             return self._cached[1] if self._cached is not None else None

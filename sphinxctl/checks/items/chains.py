@@ -59,11 +59,11 @@ def _probe_url(chain: ChainSettings, index: int, timeout: float) -> EndpointProb
         found.head_number = int(head.get("number", "0x0"), 16)
         found.head_timestamp = int(head.get("timestamp", "0x0"), 16)
         found.syncing = bool(client.request("eth_syncing", []))
+    except (RpcError, ValueError, TypeError) as exc:  # RpcError first: it is a ChainError too
+        found.error = f"bad answer: {exc}"
     except ChainError as exc:
         errors = exc.details.get("errors") or [exc.message]
         found.error = str(errors[-1])
-    except (RpcError, ValueError, TypeError) as exc:
-        found.error = f"bad answer: {exc}"
     return found
 
 

@@ -1,6 +1,7 @@
-"""Audit events of `deploy contracts` / `deploy handover` when a database is configured.
+"""Audit events of `deploy_contracts` / `handover_to_safe` when a database is configured.
 
-The deploy package knows nothing of the store: this wraps the two callbacks it already takes.
+Every caller is audited the same way: the CLI and a Python caller of the deploy functions alike
+(`run_audited` wraps the two callbacks the plan executor already takes).
 
 - Before anything is shown or signed, the store must accept events (`ensure_recordable`):
   database down or not migrated -> the command stops with the store's message and hint.
@@ -14,31 +15,40 @@ The deploy package knows nothing of the store: this wraps the two callbacks it a
 - At the end: the run's `ok` / `failed: <error>` event, and the final state (from the journal)
   of every transaction of this run that had no outcome event yet.
 
-Events after the write-ahead ones are retried briefly; those that still cannot be written are
-listed in a warning, and a run that otherwise succeeded then fails (`audit-incomplete`) after
-showing its result.
+Events after the write-ahead ones are retried with the store's one retry policy
+(`store.actions.RETRY_DELAYS`); those that still cannot be written are listed in a warning, and
+a run that otherwise succeeded then fails (`audit-incomplete`): the CLI after showing its
+result, a Python caller when the deploy function returns.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sphinxctl.errors import SphinxError, StoreError, StoreUnavailable
+from sphinxctl.store.actions import RETRY_DELAYS, append_retrying
+from sphinxctl.store.audit_trail import (
+    OPERATOR_ROLE,
+    ensure_recordable,
+    local_operator,
+    refused,
+)
 
 if TYPE_CHECKING:
-    from sphinxctl.cli.context import CliState
+    from sphinxctl.deploy.deployment import DeployRequest
     from sphinxctl.deploy.journal import TxRecord
     from sphinxctl.deploy.models import CostPreview, DeployEvent, DeployResult
+    from sphinxctl.settings import Settings
     from sphinxctl.store import Store
 
 Sink = Callable[["DeployEvent"], None]
 Confirm = Callable[["CostPreview"], bool]
-RETRY_DELAYS = (0.1, 0.5)
+_log = logging.getLogger(__name__)
 # Events after which a chain's previous transaction is settled (in the journal) or abandoned.
 _MOVED_ON = frozenset({"tx-signed", "tx-rebroadcast", "step-skipped", "confirming", "chain-done"})
 TX_ACTION = "deploy.transaction"
@@ -49,24 +59,60 @@ def tx_target(chain: str, contract: str | None) -> str:
     return f"{chain}:{contract or 'unknown'}"
 
 
-def open_deploy_audit(state: CliState, action: str) -> DeployAudit:
-    """The recorder of one `deploy contracts|handover` run: active when database.url is set
-    (checked here, before anything is shown or signed), a pass-through otherwise."""
-    from sphinxctl.cli.audit_sink import OPERATOR_ROLE, local_operator, ready_store
+def _log_warning(message: str) -> None:
+    _log.warning("%s", message)
 
-    settings = state.settings()
+
+def open_deploy_audit(
+    settings: Settings,
+    project_root: Path,
+    action: str,
+    *,
+    warn: Callable[[str], None] = _log_warning,
+) -> DeployAudit:
+    """The recorder of one `deploy.contracts|deploy.handover` run: active when database.url is
+    set (checked here, before anything is shown or signed), a pass-through otherwise."""
     store = None
     if settings.database.url is not None:
-        store = ready_store(state, refusing="nothing was signed")
+        from sphinxctl.store import Store
+
+        store = Store.from_settings(settings, project_root)
+        try:
+            ensure_recordable(store, "nothing was signed")
+        except BaseException:
+            store.close()
+            raise
     return DeployAudit(
         store,
         actor=local_operator(),
         role=OPERATOR_ROLE,
         action=action,
-        project_root=state.project_root,
+        project_root=project_root,
         environment=settings.environment,
-        warn=lambda message: state.err.print(f"warning: {message}", markup=False, highlight=False),
+        warn=warn,
     )
+
+
+def run_audited(
+    action: str,
+    body: Callable[..., DeployResult],
+    settings: Settings,
+    request: DeployRequest,
+    on_event: Sink,
+    confirm: Confirm | None,
+    audit: DeployAudit | None,
+) -> DeployResult:
+    """`body(settings, request, on_event=..., confirm=...)` with its events recorded by `audit`
+    (opened, closed and required complete here when the caller passes none)."""
+    if audit is None:
+        with open_deploy_audit(settings, request.project_root, action) as own:
+            result = run_audited(action, body, settings, request, on_event, confirm, own)
+        own.require_complete()
+        return result
+    wrapped = audit.confirm(confirm) if confirm is not None else None
+    result = body(settings, request, on_event=audit.events(on_event), confirm=wrapped)
+    audit.succeeded(result)
+    return result
 
 
 class DeployAudit:
@@ -298,21 +344,20 @@ class DeployAudit:
         briefly, then remember the event as unrecorded."""
         assert self.store is not None
         delays: tuple[float, ...] = () if strict or not self._healthy else RETRY_DELAYS
-        for delay in (*delays, None):
-            try:
-                self.store.append_audit(
-                    action=action, target=target, params=params, result=result, **self.fields
-                )
-                self._healthy = True
-                return
-            except StoreError as exc:
-                if strict:
-                    from sphinxctl.cli.audit_sink import refused
-
-                    raise refused(exc, strict) from exc.__cause__
-                if delay is None:
-                    self._healthy = False
-                    self.unrecorded.append(f"{action} {target} {result.split(':')[0]}")
-                    self._last_error = exc.message
-                    return
-                time.sleep(delay)
+        try:
+            append_retrying(
+                self.store,
+                delays,
+                action=action,
+                target=target,
+                params=params,
+                result=result,
+                **self.fields,
+            )
+            self._healthy = True
+        except StoreError as exc:
+            if strict:
+                raise refused(exc, strict) from exc.__cause__
+            self._healthy = False
+            self.unrecorded.append(f"{action} {target} {result.split(':')[0]}")
+            self._last_error = exc.message
