@@ -12,7 +12,10 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite (unit, CLI, contracts, integration against real parts)."""
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+    # Most tests wait on real parts (anvil, kube-apiserver, Prometheus), not on the two cores:
+    # four workers, each test file on one worker so its module fixtures start once.
+    args = session.posargs or ["-n", "4", "--dist", "loadfile"]
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *args)
 
 
 @nox.session

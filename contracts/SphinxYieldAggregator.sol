@@ -369,6 +369,7 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
         uint256 debt = strategyDebt[strategy];
         _removeStrategy(strategy, debt);
         delete strategyLoss[strategy];
+        _absorbLoss(debt);
         emit StrategyForceRemoved(strategy, debt);
     }
 
@@ -492,12 +493,19 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
     /// @return assets The amount in asset units that backs the shares.
     function totalAssets() public view override returns (uint256 assets) {
         assets = totalIdle;
+        uint256 unbooked = 0;
         uint256 count = _strategies.length;
         for (uint256 i = 0; i < count; ++i) {
             address strategy = _strategies[i];
-            assets += Math.min(strategyDebt[strategy], IYieldStrategy(strategy).totalAssets());
+            uint256 debt = strategyDebt[strategy];
+            uint256 valued = Math.min(debt, IYieldStrategy(strategy).totalAssets());
+            assets += valued;
+            unbooked += debt - valued;
         }
+        // A loss, booked or not yet, is taken from the profit still locked first (as a booked
+        // one is in `_absorbLoss`), so locked profit never exceeds what backs it.
         uint256 locked = lockedProfit();
+        locked = locked > unbooked ? locked - unbooked : 0;
         assets = assets > locked ? assets - locked : 0;
     }
 
@@ -615,6 +623,7 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
         if (recovered > debt) {
             _bookGain(strategy, recovered - debt);
         } else if (debt > recovered) {
+            _absorbLoss(debt - recovered);
             emit StrategyLossReported(strategy, debt - recovered);
         }
         delete strategyLoss[strategy];
@@ -639,7 +648,17 @@ contract SphinxYieldAggregator is ERC4626, AccessControlDefaultAdminRules, Pausa
         strategyDebt[strategy] -= loss;
         totalDebt -= loss;
         strategyLoss[strategy] += loss;
+        _absorbLoss(loss);
         emit StrategyLossReported(strategy, loss);
+    }
+
+    /// @dev A booked loss is taken from the profit still locked before it reaches the share
+    /// price: locked profit is never more than the assets that back it.
+    function _absorbLoss(uint256 loss) private {
+        uint256 locked = lockedProfit();
+        if (locked < 1) return;
+        lockedProfitAtReport = locked > loss ? locked - loss : 0;
+        lastReport = uint64(block.timestamp);
     }
 
     /// @dev Asset held by the vault beyond what it accounts for (tokens sent to it directly).

@@ -19,6 +19,7 @@ from sphinxctl.infra.preflight import (
     preflight,
     recreate_object,
     secret_as_data,
+    settles_unchanged,
     unchanged,
 )
 from sphinxctl.infra.render import render_objects
@@ -209,12 +210,12 @@ def _apply_one(
     live = snap.get(snapshot.key_of(obj))
     if unchanged(live, planned):
         return ObjectChange(object=ref.label, action="unchanged")
-    if live is not None and planned is not None:
-        # A controller may have written the object since the snapshot (a Deployment's
-        # revision annotation): compare with its state now before writing.
-        now = ctx.api.get(ref.api_version, ref.kind, ref.name, ref.namespace)
-        if unchanged(now, planned):
-            return ObjectChange(object=ref.label, action="unchanged")
+    if (
+        live is not None
+        and planned is not None
+        and settles_unchanged(ctx.api, obj, planned, force=force)
+    ):
+        return ObjectChange(object=ref.label, action="unchanged")
     if not dry_run:
         ctx.api.apply(obj, force=force)
     action = "create" if live is None else "configure"

@@ -111,6 +111,24 @@ def unchanged(live: dict[str, Any] | None, planned: dict[str, Any] | None) -> bo
     return normalize(live) == normalize(planned) and _ours(live) == _ours(planned)
 
 
+def settles_unchanged(
+    api: Any, obj: dict[str, Any], planned: dict[str, Any], *, force: bool = False, rounds: int = 3
+) -> bool:
+    """Whether an object that looked changed is in fact unchanged once read again: controllers
+    (the HPA's scale, a Deployment's revision annotation) write objects between a snapshot and
+    its dry run, so a live/planned pair taken at different moments can differ with nothing to
+    apply. Each round compares the object as it is now with a fresh dry run of it."""
+    ref = ObjectRef.of(obj)
+    for _ in range(rounds):
+        now = api.get(ref.api_version, ref.kind, ref.name, ref.namespace)
+        if now is None:
+            return False
+        if unchanged(now, planned):
+            return True
+        planned = api.apply(obj, dry_run=True, force=force)
+    return False
+
+
 def recreate_object(
     ctx: StackContext, ref: ObjectRef, snap: snapshot.Snapshot, timeout: float
 ) -> None:

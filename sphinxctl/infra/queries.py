@@ -18,7 +18,7 @@ from sphinxctl.infra.models import (
     StatusResult,
 )
 from sphinxctl.infra.order import CLUSTER_SCOPED
-from sphinxctl.infra.preflight import secret_as_data, unchanged
+from sphinxctl.infra.preflight import secret_as_data, settles_unchanged, unchanged
 from sphinxctl.infra.render import render_objects
 from sphinxctl.infra.revisions import current, info, list_revisions
 from sphinxctl.infra.secret_values import redact, reveal, secret_strings
@@ -59,7 +59,7 @@ def diff(ctx: StackContext) -> DiffResult:
         live_n, new_n = mask_secrets(normalize(live), normalize(new))
         if live is None:
             action = "create"
-        elif unchanged(live, new):
+        elif unchanged(live, new) or (namespace_exists and settles_unchanged(api, obj, new)):
             action = "unchanged"
         else:
             action = "configure"

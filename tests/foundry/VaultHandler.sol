@@ -205,8 +205,18 @@ contract VaultHandler {
     function forceRemove(uint256 strategySeed) external step("forceRemove") {
         MockStrategy strategy = strategies[strategySeed % 2];
         if (!vault.isStrategy(address(strategy)) || !strategy.broken()) return;
+        uint256 lockedBefore = vault.lockedProfit();
         VM.prank(admin);
         vault.forceRemoveStrategy(address(strategy));
+        _creditLockedChange(lockedBefore);
+    }
+
+    /// @dev Profit newly locked by a booking call is credited; locked profit a booked loss ate is
+    /// lost, never released (time does not pass inside one call).
+    function _creditLockedChange(uint256 lockedBefore) private {
+        uint256 lockedAfter = vault.lockedProfit();
+        if (lockedAfter > lockedBefore) ghostCredited += lockedAfter - lockedBefore;
+        else ghostCredited -= lockedBefore - lockedAfter;
     }
 
     function claimFees() external step("claimFees") {
@@ -263,7 +273,7 @@ contract VaultHandler {
         uint256 lockedBefore = vault.lockedProfit();
         VM.prank(operator);
         try vault.harvest(address(strategy)) {
-            ghostCredited += vault.lockedProfit() - lockedBefore;
+            _creditLockedChange(lockedBefore);
         } catch (bytes memory reason) {
             _allow(reason, MockStrategy.Broken.selector);
         }

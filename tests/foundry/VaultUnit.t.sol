@@ -173,7 +173,19 @@ contract VaultUnitTest is Base {
         require(vault.totalIdle() == 100 * UNIT, "recovered");
     }
 
-    function test_lockedProfitCanExceedWhatIsLeft() public {
+    function test_aLossEatsTheLockedProfitFirst() public {
+        _deposit(alice, 100 * UNIT);
+        token.mint(address(s1), 10 * UNIT);
+        _harvest(s1); // 9 locked, idle 109
+        _rebalance(s1, 109 * UNIT);
+        token.burn(address(s1), 5 * UNIT);
+        require(vault.totalAssets() == 100 * UNIT, "an unbooked loss is taken from the locked profit");
+        _harvest(s1); // books the loss of 5
+        require(vault.lockedProfit() == 4 * UNIT, "a booked loss is taken from the locked profit");
+        require(vault.totalAssets() == 100 * UNIT, "holders keep their value");
+    }
+
+    function test_aLossLargerThanTheLockedProfitLeavesNothingLocked() public {
         _deposit(alice, 100 * UNIT);
         token.mint(address(s1), 10 * UNIT);
         _harvest(s1); // 9 locked, idle 109
