@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -224,14 +224,17 @@ class Journal:
             return target
 
 
-class JournalLock:
-    """An exclusive lock on an environment's deployment (released by the OS even on kill -9)."""
+class ExclusiveLock:
+    """An exclusive per-environment lock file under `.sphinxctl/` (released by the OS even on
+    kill -9); the holder's pid is written into it so a refused run can name it."""
 
-    def __init__(self, project_root: Path, env: str) -> None:
-        self.path = project_root / ".sphinxctl" / f"deploy-{env}.lock"
+    def __init__(self, path: Path, doing: str, reference: str) -> None:
+        self.path = path
+        self._doing = doing
+        self._reference = reference
         self._fd: int | None = None
 
-    def __enter__(self) -> JournalLock:
+    def __enter__(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -240,9 +243,9 @@ class JournalLock:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise ChainError(
-                f"another sphinxctl is deploying this environment (pid {holder})",
+                f"another sphinxctl is {self._doing} (pid {holder})",
                 hint="wait for it to finish; a crashed run releases the lock automatically",
-                reference="deploy-locked",
+                reference=self._reference,
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -254,6 +257,17 @@ class JournalLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+class JournalLock(ExclusiveLock):
+    """One deployment of an environment at a time."""
+
+    def __init__(self, project_root: Path, env: str) -> None:
+        super().__init__(
+            project_root / ".sphinxctl" / f"deploy-{env}.lock",
+            "deploying this environment",
+            "deploy-locked",
+        )
 
 
 def dumps(document: JournalDocument) -> str:

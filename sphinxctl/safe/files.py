@@ -3,14 +3,13 @@ rename), read back strictly, and an exclusive lock for executing them."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from sphinxctl.deploy.journal import DEPLOYMENTS_DIR, atomic_write
+from sphinxctl.deploy.journal import DEPLOYMENTS_DIR, ExclusiveLock, atomic_write
 from sphinxctl.errors import ChainError, UsageError
 from sphinxctl.safe.model import FORMAT, Proposal
 
@@ -62,31 +61,12 @@ def list_proposals(project_root: Path, env: str) -> list[Path]:
     return sorted(directory.glob("*.json")) if directory.is_dir() else []
 
 
-class ProposalLock:
-    """One `safe execute` / `safe sign` at a time per environment (released by the OS even
-    after kill -9)."""
+class ProposalLock(ExclusiveLock):
+    """One `safe execute` / `safe sign` at a time per environment."""
 
     def __init__(self, project_root: Path, env: str) -> None:
-        self.path = project_root / ".sphinxctl" / f"safe-{env}.lock"
-        self._fd: int | None = None
-
-    def __enter__(self) -> ProposalLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise ChainError(
-                "another sphinxctl is signing or executing a Safe proposal of this environment",
-                hint="wait for it to finish; a crashed run releases the lock automatically",
-                reference="safe-locked",
-            ) from None
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        super().__init__(
+            project_root / ".sphinxctl" / f"safe-{env}.lock",
+            "signing or executing a Safe proposal of this environment",
+            "safe-locked",
+        )
