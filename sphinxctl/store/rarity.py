@@ -129,17 +129,7 @@ def save(
                 reference="store-conflict",
             )
         return _summary(existing)
-    snapshot_id = conn.execute(
-        insert(rarity_snapshots)
-        .values(
-            chain=chain,
-            root=root,
-            leaf_count=len(leaves),
-            created_at=datetime.now(UTC),
-            created_by=created_by,
-        )
-        .returning(rarity_snapshots.c.id)
-    ).scalar_one()
+    snapshot_id = _insert_snapshot(conn, chain, root, len(leaves), created_by)
     conn.execute(
         insert(rarity_leaves),
         [
@@ -202,6 +192,25 @@ def get_proof(
     )
 
 
+def _insert_snapshot(
+    conn: Connection, chain: str, root: str, leaf_count: int, created_by: str | None
+) -> int:
+    """The snapshot row (leaves and nodes are inserted by the caller); its id."""
+    return int(
+        conn.execute(
+            insert(rarity_snapshots)
+            .values(
+                chain=chain,
+                root=root,
+                leaf_count=leaf_count,
+                created_at=datetime.now(UTC),
+                created_by=created_by,
+            )
+            .returning(rarity_snapshots.c.id)
+        ).scalar_one()
+    )
+
+
 def save_tree(
     conn: Connection, *, chain: str, tree: MerkleTree, created_by: str | None
 ) -> RaritySnapshot:
@@ -211,17 +220,7 @@ def save_tree(
     existing = _find(conn, chain, root, published_only=False)
     if existing is not None:
         return _summary(existing)
-    snapshot_id = conn.execute(
-        insert(rarity_snapshots)
-        .values(
-            chain=chain,
-            root=root,
-            leaf_count=len(tree),
-            created_at=datetime.now(UTC),
-            created_by=created_by,
-        )
-        .returning(rarity_snapshots.c.id)
-    ).scalar_one()
+    snapshot_id = _insert_snapshot(conn, chain, root, len(tree), created_by)
     conn.execute(
         insert(rarity_leaves),
         [
