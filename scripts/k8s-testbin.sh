@@ -36,6 +36,11 @@ build() {  # build <module dir> <package> <binary name>
 
 if [ ! -f "$out/.complete" ]; then
   mkdir -p "$out"
+  # One build at a time: concurrent callers (parallel worktrees, CI retries) wait for it.
+  exec 9>"$out/.lock"
+  flock 9
+fi
+if [ ! -f "$out/.complete" ]; then
   build "$src" k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver
   build "$src" k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager
   build "$src" k8s.io/kubernetes/cmd/kube-scheduler kube-scheduler
