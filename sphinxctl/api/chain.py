@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sphinxctl.api.abi import AbiCodec
+from sphinxctl.solidity.abi import AbiCodec
 from sphinxctl.api.errors import ApiProblem
 from sphinxctl.errors import ChainError
 

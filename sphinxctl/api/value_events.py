@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from eth_abi import decode
 from eth_utils import keccak
 
-from sphinxctl.api.abi import abi_type
+from sphinxctl.solidity.abi import abi_type
 
 if TYPE_CHECKING:
     from sphinxctl.chains.rpc import ChainClient

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sphinxctl.chains.fees import format_gwei, quote_fees
 from sphinxctl.chains.rpc import ChainClient, RpcError
-from sphinxctl.deploy.encoding import create_address
+from sphinxctl.solidity.abi import create_address
 from sphinxctl.deploy.journal import PENDING, ChainJournal
 from sphinxctl.deploy.models import ChainPlan, ChainPreview, Problem, TxPreview
 from sphinxctl.deploy.steps import (

@@ -9,7 +9,7 @@ from typing import Any
 
 from sphinxctl.chains.registry import explorer_link
 from sphinxctl.chains.rpc import ChainClient
-from sphinxctl.deploy.encoding import (
+from sphinxctl.solidity.abi import (
     DECODE_ERRORS,
     checksum,
     create_address,
@@ -26,13 +26,14 @@ from sphinxctl.deploy.journal import (
     TxRecord,
     now,
 )
-from sphinxctl.deploy.plan import GRANT, NFT, RENOUNCE
+from sphinxctl.deploy.plan import GRANT, RENOUNCE
 from sphinxctl.deploy.safe import RECORDED_AS, inspect_safe
 from sphinxctl.deploy.transactions import PROXY_CREATION_TOPIC
 from sphinxctl.deploy.verify import identify
 from sphinxctl.errors import ChainError
 from sphinxctl.settings import ChainSettings
 from sphinxctl.solidity.artifacts import Artifact
+from sphinxctl.solidity.names import LOCAL_TOKEN, NFT
 
 _ARTIFACT_TO_RECORDED = {artifact: recorded for recorded, artifact in RECORDED_AS.items()}
 
@@ -186,7 +187,7 @@ def reconcile_chain(
             contracts[record.contract] = ContractRecord(
                 name=record.contract, address=address, tx_hash=record.tx_hash,
                 block_number=record.block_number, nonce=nonce,
-                local_only=record.contract in ("DevnetSPX", "SafeSingleton", "SafeProxyFactory"),
+                local_only=record.contract in (LOCAL_TOKEN, "SafeSingleton", "SafeProxyFactory"),
                 args=previous.args if previous and previous.address == address else [],
                 verified=previous.verified if previous and previous.address == address else None,
                 explorer_url=explorer_link(chain, environment, "address", address),

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from sphinxctl.chains.rpc import ChainClient
-from sphinxctl.deploy.encoding import DECODE_ERRORS, checksum, decode_result, selector_hex
+from sphinxctl.solidity.abi import DECODE_ERRORS, checksum, decode_result, selector_hex
 from sphinxctl.errors import ChainError, ConfigError, PreflightError
 from sphinxctl.solidity.artifacts import Artifact
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sphinxctl.chains.rpc import ChainClient, RpcError
-from sphinxctl.deploy.encoding import (
+from sphinxctl.solidity.abi import (
     checksum,
     describe_revert,
     encode_call,

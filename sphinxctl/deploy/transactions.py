@@ -15,7 +15,7 @@ from sphinxctl.chains.fees import FeeQuote, bumped, format_gwei, quote_fees
 from sphinxctl.chains.registry import explorer_link
 from sphinxctl.chains.rpc import ChainClient, RpcError
 from sphinxctl.chains.signer import Signer
-from sphinxctl.deploy.encoding import checksum, create_address, keccak_hex
+from sphinxctl.solidity.abi import checksum, create_address, keccak_hex
 from sphinxctl.deploy.faults import NO_FAULTS, Faults
 from sphinxctl.deploy.journal import (
     Attempt,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sphinxctl.deploy.encoding import decode_result, encode_call, selector_hex
+from sphinxctl.solidity.abi import decode_result, encode_call, selector_hex
 from sphinxctl.safe.model import SafeTx, safe_tx_hash
 from tests.safe.conftest import SafeDevnet
 from tests.support.deploy_env import dev_address, dev_key

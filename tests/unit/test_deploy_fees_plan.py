@@ -8,7 +8,7 @@ import pytest
 
 from sphinxctl.chains.fees import GWEI, bumped, fees_from_history
 from sphinxctl.chains.registry import display_url, explorer_link, parse_chain_option, select_chains
-from sphinxctl.deploy.encoding import (
+from sphinxctl.solidity.abi import (
     create_address,
     describe_revert,
     encode_call,

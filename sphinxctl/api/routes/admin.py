@@ -42,7 +42,7 @@ ADMIN_ROLE = "ADMIN_ROLE"
 
 
 def _holds(services: Any, chain: str, contract: str, role: str, account: str | None) -> bool:
-    from sphinxctl.deploy.encoding import role_id
+    from sphinxctl.solidity.abi import role_id
 
     if account is None:
         return False

@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sphinxctl.api.abi import event_topic
+from sphinxctl.solidity.abi import event_topic
 from sphinxctl.api.actions import run_audited
 from sphinxctl.api.chain import NFT, TxOutcome, tier_name
 from sphinxctl.api.dependencies import get_services, require
