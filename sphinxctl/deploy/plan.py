@@ -18,11 +18,11 @@ other role it holds. DEFAULT_ADMIN_ROLE leaves the deployer when the Safe calls
 
 from __future__ import annotations
 
-from sphinxctl.solidity.abi import encode_call, role_id
 from sphinxctl.deploy.models import ChainPlan, Condition, PlanStep, Ref
 from sphinxctl.errors import ConfigError
 from sphinxctl.settings import ChainSettings, Settings
 from sphinxctl.settings.base import ZERO_ADDRESS
+from sphinxctl.solidity.abi import encode_call, role_id
 from sphinxctl.solidity.names import LOCAL_TOKEN, NFT, VAULT
 
 ROLE_CONTRACTS = (VAULT, NFT)

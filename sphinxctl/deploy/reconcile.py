@@ -9,14 +9,6 @@ from typing import Any
 
 from sphinxctl.chains.registry import explorer_link
 from sphinxctl.chains.rpc import ChainClient
-from sphinxctl.solidity.abi import (
-    DECODE_ERRORS,
-    checksum,
-    create_address,
-    decode_result,
-    role_name,
-    selector_hex,
-)
 from sphinxctl.deploy.journal import (
     FINAL_OK,
     PENDING,
@@ -32,6 +24,14 @@ from sphinxctl.deploy.transactions import PROXY_CREATION_TOPIC
 from sphinxctl.deploy.verify import identify
 from sphinxctl.errors import ChainError
 from sphinxctl.settings import ChainSettings
+from sphinxctl.solidity.abi import (
+    DECODE_ERRORS,
+    checksum,
+    create_address,
+    decode_result,
+    role_name,
+    selector_hex,
+)
 from sphinxctl.solidity.artifacts import Artifact
 from sphinxctl.solidity.names import LOCAL_TOKEN, NFT
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from sphinxctl.chains.rpc import ChainClient
-from sphinxctl.solidity.abi import DECODE_ERRORS, checksum, decode_result, selector_hex
 from sphinxctl.errors import ChainError, ConfigError, PreflightError
+from sphinxctl.solidity.abi import DECODE_ERRORS, checksum, decode_result, selector_hex
 from sphinxctl.solidity.artifacts import Artifact
 
 SAFE_ARTIFACTS_DIR = Path("node_modules/@safe-global/safe-contracts/build/artifacts/contracts")

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import rlp
-from eth_abi import decode, encode
+from eth_abi.abi import decode, encode
 from eth_abi.exceptions import DecodingError
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 ROLE_NAMES_LIST = (
     "DEFAULT_ADMIN_ROLE",

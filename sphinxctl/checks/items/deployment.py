@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from sphinxctl.deploy.records import DeploymentRecord
 
 
-
 def expected_contracts(ctx: CheckContext) -> list[str]:
     """The contracts the deploy plan creates on every chain (DevnetSPX on local)."""
     return ([LOCAL_TOKEN] if ctx.settings.contracts.deploy_local_token else []) + [VAULT, NFT]
