@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sphinxctl.chains.reads import has_code
 from sphinxctl.chains.registry import explorer_link
 from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.deploy.journal import (
@@ -148,7 +149,7 @@ def reconcile_chain(
         old = known.get(nonce)
         if old is not None and old.status in FINAL_OK and old.tx_hash == tx_hash:
             record = old.model_copy(update={"status": old.status})
-        elif code not in ("0x", ""):
+        elif has_code(code):
             name = identify(code, artifacts)
             recorded = _ARTIFACT_TO_RECORDED.get(name or "", name) or f"unknown@{nonce}"
             record = TxRecord(
@@ -179,7 +180,7 @@ def reconcile_chain(
         if old is None or old.tx_hash != record.tx_hash:
             notes.append(f"{chain.name}: nonce {nonce}: {record.description} (recovered)")
         records.append(record)
-        if record.kind == "deploy" and record.contract and code not in ("0x", ""):
+        if record.kind == "deploy" and record.contract and has_code(code):
             if record.contract in contracts:
                 notes.append(f"{chain.name}: a second {record.contract} exists at {address}")
                 continue

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sphinxctl.chains.devnet import MULTICALL3_ADDRESS
+from sphinxctl.chains.reads import has_code
 from sphinxctl.rarity.errors import MulticallMissing
 from sphinxctl.solidity.abi import selector, selector_hex
 
@@ -58,7 +59,7 @@ class ScoreReader:
 
     def check_multicall(self) -> None:
         self.round_trips += 1
-        if self.client.code(self.multicall) in ("0x", "", "0x0"):
+        if not has_code(self.client.code(self.multicall)):
             raise MulticallMissing(
                 f"{self.client.name}: no Multicall3 contract at {self.multicall}"
             )

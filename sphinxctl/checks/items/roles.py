@@ -147,7 +147,9 @@ def deployer_holds_no_role(ctx: CheckContext) -> Outcome:
 
 
 def _code_kind(code: str) -> str:
-    if code in ("0x", ""):
+    from sphinxctl.chains.reads import has_code
+
+    if not has_code(code):
         return "eoa"
     if code.lower().startswith("0xef0100"):
         return "delegated"  # an EIP-7702 account: an EOA running someone's code
