@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import rlp
 from eth_abi.abi import decode, encode
 from eth_abi.exceptions import DecodingError
 from eth_utils.address import to_checksum_address
@@ -84,6 +83,8 @@ def checksum(address: str) -> str:
 
 def create_address(sender: str, nonce: int) -> str:
     """The address a CREATE from `sender` at `nonce` deploys to."""
+    import rlp  # deploy and reconcile only
+
     encoded = rlp.encode([bytes.fromhex(sender[2:]), nonce])
     return checksum("0x" + keccak(encoded)[12:].hex())
 
