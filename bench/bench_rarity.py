@@ -155,9 +155,9 @@ def bench_tree() -> None:
 
 # --- 3. devnet --------------------------------------------------------------------------------
 def bench_devnet(tokens: int) -> None:
-    from sphinxctl.api.chain import ChainGateway
     from sphinxctl.api.services import DeploymentAddresses, LazyAbis, api_signer
     from sphinxctl.chains.rpc import ChainClient
+    from sphinxctl.platform.gateway import ChainGateway
     from sphinxctl.rarity.jobs import SnapshotJobs
     from sphinxctl.store import Store
     from tests.api.support import DevnetProject

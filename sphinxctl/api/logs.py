@@ -15,8 +15,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from sphinxctl.platform.actions import AUDIT_LOGGER as AUDIT_LOGGER  # audited actions' lines
+from sphinxctl.platform.actions import log_event as log_event
+
 ACCESS_LOGGER = "sphinxctl.api.access"
-AUDIT_LOGGER = "sphinxctl.api.audit"
 ERROR_LOGGER = "sphinxctl.api.error"
 REDACTED = "********"
 
@@ -143,13 +145,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             line["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(line, default=str, separators=(",", ":"))
-
-
-def log_event(logger_name: str, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
-    """Emit one structured line (fields are redacted by the formatter)."""
-    logger = logging.getLogger(logger_name)
-    if logger.isEnabledFor(level):
-        logger.log(level, event, extra={"fields": fields})
 
 
 def configure_logging(level: str = "info", stream: Any = None) -> None:

@@ -1,4 +1,7 @@
-"""Request and response models of the API (what OpenAPI documents and clients rely on)."""
+"""Request and response models of the API (what OpenAPI documents and clients rely on).
+
+Models the domain returns as they are (rarity ranking and proofs) are defined with it and
+re-exported here, so this module lists every shape the API speaks."""
 
 from __future__ import annotations
 
@@ -6,7 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-HEX32_PATTERN = r"^0x[0-9a-f]{64}$"
+from sphinxctl.rarity.models import HEX32_PATTERN as HEX32_PATTERN
+from sphinxctl.rarity.models import RankedToken as RankedToken
+from sphinxctl.rarity.models import RarityProof as RarityProof
+from sphinxctl.rarity.models import RarityRanking as RarityRanking
+
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 
 
@@ -78,22 +85,6 @@ class Token(BaseModel):
     token_uri: str
 
 
-class RankedToken(BaseModel):
-    token_id: int
-    phi_score: int
-    rank: int = Field(description="1 = highest phi score among the given tokens")
-    rarity_tier: int
-    snapshot_rank: int | None = Field(
-        default=None, description="Rank in the latest published snapshot, when the token is in it"
-    )
-
-
-class RarityRanking(BaseModel):
-    chain: str
-    ranking: list[RankedToken]
-    missing: list[int] = Field(description="Requested ids that are not minted")
-
-
 class SnapshotResponse(BaseModel):
     chain: str
     snapshot_id: int
@@ -101,19 +92,6 @@ class SnapshotResponse(BaseModel):
     leaf_count: int
     published: bool
     tx_hash: str | None = None
-
-
-class RarityProof(BaseModel):
-    chain: str
-    token_id: int
-    phi_score: int
-    rank: int
-    leaf: str = Field(pattern=HEX32_PATTERN)
-    proof: list[str]
-    root: str = Field(pattern=HEX32_PATTERN)
-    onchain_root: str = Field(pattern=HEX32_PATTERN)
-    verified: bool = Field(description="The proof leads to the root published on chain")
-    snapshot_id: int
 
 
 class MintRequest(BaseModel):

@@ -20,11 +20,11 @@ from sphinxctl.errors import UsageError
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-    from sphinxctl.api.chain import ChainGateway
-    from sphinxctl.api.poller import ChainPoller
     from sphinxctl.auth import AsyncRevocationStore, KeySet
     from sphinxctl.chains.signer import Signer
     from sphinxctl.deploy.records import DeploymentRecord
+    from sphinxctl.platform.gateway import ChainGateway
+    from sphinxctl.platform.poller import ChainPoller
     from sphinxctl.ratelimit import RateLimiter
     from sphinxctl.settings import Settings
     from sphinxctl.store import Store
@@ -174,7 +174,7 @@ def build_services(settings: Settings, project_root: Path, **overrides: Any) -> 
     if "gateway" not in parts:
         parts["gateway"] = _gateway(settings, project_root, deployments, overrides)
     if "poller" not in parts:
-        from sphinxctl.api.poller import ChainPoller
+        from sphinxctl.platform.poller import ChainPoller
 
         interval = float(overrides.get("poll_interval") or settings.api.chain_poll_seconds)
         parts["poller"] = ChainPoller(parts["gateway"], interval)
@@ -192,7 +192,7 @@ def _gateway(
     deployments: DeploymentAddresses,
     overrides: dict[str, Any],
 ) -> ChainGateway:
-    from sphinxctl.api.chain import ChainGateway
+    from sphinxctl.platform.gateway import ChainGateway
 
     signer = overrides["signer"] if "signer" in overrides else api_signer(settings, project_root)
     minter = overrides.get("minter")

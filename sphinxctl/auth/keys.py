@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sphinxctl.errors import AuthError
+from sphinxctl.settings.paths import project_path
 
 if TYPE_CHECKING:
     from sphinxctl.settings.sections import AuthKey, AuthSettings
@@ -119,7 +120,7 @@ def _hmac_secret(config: AuthKey, base_dir: Path) -> bytes:
         secret = config.secret.get_secret_value().encode("utf-8")
     else:
         assert config.secret_path is not None
-        secret = _read_private_file(config.kid, _resolve(config.secret_path, base_dir)).strip()
+        secret = _read_private_file(config.kid, project_path(base_dir, config.secret_path)).strip()
     if len(secret) < MIN_HMAC_SECRET_BYTES:
         raise AuthError(
             f"HS256 secret of key {config.kid!r} is {len(secret)} bytes; "
@@ -137,14 +138,14 @@ def _asymmetric_key(config: AuthKey, base_dir: Path) -> SigningKey:
         raise AuthError(f"{config.algorithm} key {config.kid!r} takes key files, not a secret")
     private = public = None
     if config.private_key_path is not None:
-        data = _read_private_file(config.kid, _resolve(config.private_key_path, base_dir))
+        data = _read_private_file(config.kid, project_path(base_dir, config.private_key_path))
         try:
             private = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError) as exc:
             raise AuthError(f"key {config.kid!r}: unreadable private key PEM ({exc})") from None
         _check_type(config, private.public_key())
     if config.public_key_path is not None:
-        path = _resolve(config.public_key_path, base_dir)
+        path = project_path(base_dir, config.public_key_path)
         try:
             public = serialization.load_pem_public_key(path.read_bytes())
         except OSError as exc:
@@ -189,10 +190,6 @@ def _spki(public: Any) -> bytes:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-
-
-def _resolve(path: Path, base_dir: Path) -> Path:
-    return path if path.is_absolute() else base_dir / path
 
 
 def _read_private_file(kid: str, path: Path) -> bytes:

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from sphinxctl.errors import ChainError, ConfigError
 from sphinxctl.settings import ChainSettings, Settings
+from sphinxctl.settings.paths import project_path
 
 ANVIL_RELATIVE = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 STATE_INTERVAL_SECONDS = 5
@@ -88,8 +89,7 @@ def devnet_chains(settings: Settings) -> list[ChainSettings]:
 
 
 def state_dir(settings: Settings, project_root: Path) -> Path:
-    path = settings.devnet.state_dir
-    return path if path.is_absolute() else project_root / path
+    return project_path(project_root, settings.devnet.state_dir)
 
 
 def _url(port: int) -> str:

@@ -12,6 +12,11 @@ def _short(exc: BaseException) -> str:
     return text[:300]
 
 
+def has_code(code: str) -> bool:
+    """Whether bytecode (an `eth_getCode` answer, an artifact's) holds any: "0x" means none."""
+    return code not in ("0x", "", "0x0")
+
+
 def code_present(client: ChainClient, deployed: dict[str, str]) -> dict[str, bool]:
     """Contract name -> whether its address holds code. A failed read raises ChainError."""
     present: dict[str, bool] = {}
@@ -25,7 +30,7 @@ def code_present(client: ChainClient, deployed: dict[str, str]) -> dict[str, boo
                 reference="code-unreadable",
                 hint="check the chain's RPC endpoint; readiness cannot tell whether it is deployed",
             ) from exc
-        present[name] = code not in ("0x", "", "0x0")
+        present[name] = has_code(code)
     return present
 
 

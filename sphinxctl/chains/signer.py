@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from sphinxctl.errors import ConfigError
+from sphinxctl.settings.paths import project_path
 from sphinxctl.settings.sections import DeployerSettings
 
 
@@ -79,8 +80,7 @@ def load_signer(
             ) from None
         return Signer(account)
     if deployer.keystore_path is not None:
-        path = deployer.keystore_path
-        path = path if path.is_absolute() else project_root / path
+        path = project_path(project_root, deployer.keystore_path)
         try:
             keyfile = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -125,8 +125,7 @@ def load_signer(
 def deployer_address(deployer: DeployerSettings, project_root: Path) -> str:
     """The deployer's address without needing a keystore password (keystores declare it)."""
     if deployer.keystore_path is not None and deployer.private_key is None:
-        path = deployer.keystore_path
-        path = path if path.is_absolute() else project_root / path
+        path = project_path(project_root, deployer.keystore_path)
         address = keystore_address(path)
         if address:
             from eth_utils import to_checksum_address

@@ -98,5 +98,6 @@ class CheckContext:
 
     def path(self, relative: Path | str) -> Path:
         """A path from the settings, resolved against the project root when relative."""
-        path = Path(relative)
-        return path if path.is_absolute() else self.project_root / path
+        from sphinxctl.settings.paths import project_path
+
+        return project_path(self.project_root, relative)

@@ -45,7 +45,7 @@ PRELOAD = (
     "sphinxctl.chains.registry",
     "sphinxctl.chains.rpc",
     "sphinxctl.chains.signer",
-    "sphinxctl.deploy.encoding",
+    "sphinxctl.solidity.abi",
     "sphinxctl.deploy.plan",
     "sphinxctl.deploy.preflight",
     "sphinxctl.deploy.records",

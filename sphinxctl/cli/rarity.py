@@ -10,8 +10,8 @@ import typer
 from sphinxctl.cli.context import get_state
 
 if TYPE_CHECKING:
-    from sphinxctl.api.chain import ChainGateway
     from sphinxctl.cli.context import CliState
+    from sphinxctl.platform.gateway import ChainGateway
     from sphinxctl.rarity.jobs import JobView
 
 app = typer.Typer(help="Rarity snapshots: rank the collection, store and publish its root.")
@@ -97,8 +97,8 @@ def _confirm_publish(env: str, chain: str, yes: bool) -> None:
 
 
 def _gateway(state: CliState, publish: bool) -> ChainGateway:
-    from sphinxctl.api.chain import ChainGateway
     from sphinxctl.api.services import DeploymentAddresses, LazyAbis, api_signer
+    from sphinxctl.platform.gateway import ChainGateway
 
     settings, root = state.settings(), state.project_root
     return ChainGateway(

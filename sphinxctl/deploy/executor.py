@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sphinxctl.chains.rpc import RpcError
-from sphinxctl.deploy.encoding import keccak_hex
 from sphinxctl.deploy.journal import PENDING, Attempt, TxRecord, now
 from sphinxctl.deploy.models import ChainOutcome, PlanStep
 from sphinxctl.deploy.steps import ChainView, gas_limit, revert_text, step_state, tx_fields
 from sphinxctl.deploy.transactions import ChainRun, ChainTransactions, Gate
 from sphinxctl.errors import ChainError, SphinxError, TransactionError
+from sphinxctl.solidity.abi import keccak_hex
 
 __all__ = ["ChainRun", "ChainRunner", "Gate", "run_chains"]
 

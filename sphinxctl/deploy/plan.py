@@ -18,16 +18,14 @@ other role it holds. DEFAULT_ADMIN_ROLE leaves the deployer when the Safe calls
 
 from __future__ import annotations
 
-from sphinxctl.deploy.encoding import encode_call, role_id
 from sphinxctl.deploy.models import ChainPlan, Condition, PlanStep, Ref
 from sphinxctl.errors import ConfigError
 from sphinxctl.settings import ChainSettings, Settings
 from sphinxctl.settings.base import ZERO_ADDRESS
+from sphinxctl.solidity.abi import encode_call, role_id
+from sphinxctl.solidity.names import LOCAL_TOKEN, NFT, VAULT
 
-AGGREGATOR = "SphinxYieldAggregator"
-NFT = "SpaceFlightNFT"
-LOCAL_TOKEN = "DevnetSPX"
-ROLE_CONTRACTS = (AGGREGATOR, NFT)
+ROLE_CONTRACTS = (VAULT, NFT)
 LOCAL_TOKEN_SUPPLY = 1_000_000_000 * 10**18
 CONSTRUCTOR_PHI_BOUNDS = (200, 1000)
 DEPLOYER = Ref(ref="deployer")
@@ -100,7 +98,7 @@ def build_deploy_plan(settings: Settings, chain: ChainSettings) -> ChainPlan:
             contracts.spx_token.get(chain.name), f"contracts.spx_token.{chain.name}", env
         )
     delay = contracts.admin_transfer_delay_seconds
-    steps.append(_deploy(AGGREGATOR, [asset, treasury, DEPLOYER, delay]))
+    steps.append(_deploy(VAULT, [asset, treasury, DEPLOYER, delay]))
     steps.append(
         _deploy(NFT, [asset, treasury, DEPLOYER, contracts.base_uri, contracts.royalty_bps, delay])
     )
@@ -115,7 +113,7 @@ def build_deploy_plan(settings: Settings, chain: ChainSettings) -> ChainPlan:
                 description=f"set phi bounds {contracts.phi_min}..{contracts.phi_max} on {NFT}",
             )
         )
-    steps += [_grant(AGGREGATOR, "OPERATOR_ROLE", op) for op in contracts.operators]
+    steps += [_grant(VAULT, "OPERATOR_ROLE", op) for op in contracts.operators]
     steps += [_grant(NFT, "MINTER_ROLE", minter) for minter in contracts.minters]
     steps += [
         _grant(contract, "GUARDIAN_ROLE", guardian)

@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sphinxctl.chains.fees import format_gwei, quote_fees
 from sphinxctl.chains.rpc import ChainClient, RpcError
-from sphinxctl.deploy.encoding import create_address
 from sphinxctl.deploy.journal import PENDING, ChainJournal
 from sphinxctl.deploy.models import ChainPlan, ChainPreview, Problem, TxPreview
 from sphinxctl.deploy.steps import (
@@ -27,6 +26,7 @@ from sphinxctl.deploy.steps import (
 )
 from sphinxctl.errors import ChainError
 from sphinxctl.settings import ChainSettings
+from sphinxctl.solidity.abi import create_address
 from sphinxctl.solidity.artifacts import Artifact
 
 WEI = 10**18

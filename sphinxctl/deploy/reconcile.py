@@ -7,16 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sphinxctl.chains.reads import has_code
 from sphinxctl.chains.registry import explorer_link
 from sphinxctl.chains.rpc import ChainClient
-from sphinxctl.deploy.encoding import (
-    DECODE_ERRORS,
-    checksum,
-    create_address,
-    decode_result,
-    role_name,
-    selector_hex,
-)
 from sphinxctl.deploy.journal import (
     FINAL_OK,
     PENDING,
@@ -26,13 +19,22 @@ from sphinxctl.deploy.journal import (
     TxRecord,
     now,
 )
-from sphinxctl.deploy.plan import GRANT, NFT, RENOUNCE
+from sphinxctl.deploy.plan import GRANT, RENOUNCE
 from sphinxctl.deploy.safe import RECORDED_AS, inspect_safe
 from sphinxctl.deploy.transactions import PROXY_CREATION_TOPIC
 from sphinxctl.deploy.verify import identify
 from sphinxctl.errors import ChainError
 from sphinxctl.settings import ChainSettings
+from sphinxctl.solidity.abi import (
+    DECODE_ERRORS,
+    checksum,
+    create_address,
+    decode_result,
+    role_name,
+    selector_hex,
+)
 from sphinxctl.solidity.artifacts import Artifact
+from sphinxctl.solidity.names import LOCAL_TOKEN, NFT
 
 _ARTIFACT_TO_RECORDED = {artifact: recorded for recorded, artifact in RECORDED_AS.items()}
 
@@ -147,7 +149,7 @@ def reconcile_chain(
         old = known.get(nonce)
         if old is not None and old.status in FINAL_OK and old.tx_hash == tx_hash:
             record = old.model_copy(update={"status": old.status})
-        elif code not in ("0x", ""):
+        elif has_code(code):
             name = identify(code, artifacts)
             recorded = _ARTIFACT_TO_RECORDED.get(name or "", name) or f"unknown@{nonce}"
             record = TxRecord(
@@ -178,7 +180,7 @@ def reconcile_chain(
         if old is None or old.tx_hash != record.tx_hash:
             notes.append(f"{chain.name}: nonce {nonce}: {record.description} (recovered)")
         records.append(record)
-        if record.kind == "deploy" and record.contract and code not in ("0x", ""):
+        if record.kind == "deploy" and record.contract and has_code(code):
             if record.contract in contracts:
                 notes.append(f"{chain.name}: a second {record.contract} exists at {address}")
                 continue
@@ -186,7 +188,7 @@ def reconcile_chain(
             contracts[record.contract] = ContractRecord(
                 name=record.contract, address=address, tx_hash=record.tx_hash,
                 block_number=record.block_number, nonce=nonce,
-                local_only=record.contract in ("DevnetSPX", "SafeSingleton", "SafeProxyFactory"),
+                local_only=record.contract in (LOCAL_TOKEN, "SafeSingleton", "SafeProxyFactory"),
                 args=previous.args if previous and previous.address == address else [],
                 verified=previous.verified if previous and previous.address == address else None,
                 explorer_url=explorer_link(chain, environment, "address", address),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sphinxctl.chains.rpc import ChainClient, RpcError
-from sphinxctl.deploy.encoding import checksum, encode_call, keccak_hex, role_id, role_name
+from sphinxctl.solidity.abi import checksum, encode_call, keccak_hex, role_id, role_name
 
 ROLE_GRANTED = keccak_hex(b"RoleGranted(bytes32,address,address)")
 ROLE_REVOKED = keccak_hex(b"RoleRevoked(bytes32,address,address)")

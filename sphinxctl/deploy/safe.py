@@ -8,9 +8,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from sphinxctl.chains.reads import has_code
 from sphinxctl.chains.rpc import ChainClient
-from sphinxctl.deploy.encoding import DECODE_ERRORS, checksum, decode_result, selector_hex
 from sphinxctl.errors import ChainError, ConfigError, PreflightError
+from sphinxctl.solidity.abi import DECODE_ERRORS, checksum, decode_result, selector_hex
 from sphinxctl.solidity.artifacts import Artifact
 
 SAFE_ARTIFACTS_DIR = Path("node_modules/@safe-global/safe-contracts/build/artifacts/contracts")
@@ -65,7 +66,7 @@ _NOT_A_SAFE: tuple[type[Exception], ...] = (ChainError, *DECODE_ERRORS)
 def inspect_safe(client: ChainClient, address: str) -> SafeInfo:
     """Code, threshold, owners and version of the Safe at `address` (owners None if not a Safe)."""
     address = checksum(address)
-    if client.code(address) in ("0x", ""):
+    if not has_code(client.code(address)):
         return SafeInfo(address=address, is_contract=False)
     try:
         threshold = decode_result(

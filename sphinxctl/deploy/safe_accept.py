@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sphinxctl.chains.rpc import ChainClient, RpcError
-from sphinxctl.deploy.encoding import checksum, decode_result, encode_call
 from sphinxctl.errors import TransactionError
+from sphinxctl.solidity.abi import checksum, decode_result, encode_call
 
 ANVIL_TEST_MNEMONIC = "test test test test test test test test test test test junk"
 ANVIL_ACCOUNTS = 10

@@ -22,12 +22,12 @@ from pydantic import BaseModel
 
 from sphinxctl.chains.registry import select_chains, verify_url
 from sphinxctl.chains.rpc import ChainClient
-from sphinxctl.deploy.encoding import constructor_types, encode_args
 from sphinxctl.deploy.journal import Journal, atomic_write
 from sphinxctl.deploy.plan import ROLE_CONTRACTS
 from sphinxctl.deploy.verify import code_matches
 from sphinxctl.errors import ChainError
 from sphinxctl.settings import Settings
+from sphinxctl.solidity.abi import constructor_types, encode_args
 from sphinxctl.solidity.artifacts import Artifact
 
 VERIFY_OUTPUTS = [

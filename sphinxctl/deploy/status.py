@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from sphinxctl.chains.reads import has_code
 from sphinxctl.chains.registry import explorer_base, select_chains, verify_url
 from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.deploy.journal import PENDING, ChainJournal, Journal, JournalLock
@@ -89,7 +90,7 @@ def _chain_status(
             try:
                 if contract.block_number is not None:
                     entry.confirmations = max(0, status.head - contract.block_number + 1)
-                entry.code_present = client.code(contract.address) not in ("0x", "")
+                entry.code_present = has_code(client.code(contract.address))
                 if contract.name in ROLE_CONTRACTS and entry.code_present:
                     entry.roles = role_holders(client, contract.address, contract.block_number or 0)
             except ChainError as exc:

@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sphinxctl.chains.rpc import ChainClient, RpcError
-from sphinxctl.deploy.encoding import (
+from sphinxctl.deploy.journal import FINAL_OK, PENDING, ChainJournal, TxRecord
+from sphinxctl.deploy.models import Arg, Condition, PlanStep, Ref
+from sphinxctl.deploy.roles import default_admin_moving_to
+from sphinxctl.errors import ChainError
+from sphinxctl.solidity.abi import (
     checksum,
     describe_revert,
     encode_call,
     encode_deploy,
     role_id,
 )
-from sphinxctl.deploy.journal import FINAL_OK, PENDING, ChainJournal, TxRecord
-from sphinxctl.deploy.models import Arg, Condition, PlanStep, Ref
-from sphinxctl.deploy.roles import default_admin_moving_to
-from sphinxctl.errors import ChainError
 from sphinxctl.solidity.artifacts import Artifact
 
 GAS_MARGIN = 1.2

@@ -15,7 +15,6 @@ from sphinxctl.chains.fees import FeeQuote, bumped, format_gwei, quote_fees
 from sphinxctl.chains.registry import explorer_link
 from sphinxctl.chains.rpc import ChainClient, RpcError
 from sphinxctl.chains.signer import Signer
-from sphinxctl.deploy.encoding import checksum, create_address, keccak_hex
 from sphinxctl.deploy.faults import NO_FAULTS, Faults
 from sphinxctl.deploy.journal import (
     Attempt,
@@ -30,6 +29,7 @@ from sphinxctl.deploy.models import ChainOutcome, ChainPlan, DeployEvent
 from sphinxctl.deploy.steps import ChainView
 from sphinxctl.errors import Aborted, ChainError, PreflightError, TransactionError
 from sphinxctl.settings import ChainSettings
+from sphinxctl.solidity.abi import checksum, create_address, keccak_hex
 from sphinxctl.solidity.artifacts import Artifact
 
 PROXY_CREATION_TOPIC = keccak_hex(b"ProxyCreation(address,address)")

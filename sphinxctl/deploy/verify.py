@@ -3,6 +3,7 @@ with immutable references masked (their values are only known after the construc
 
 from __future__ import annotations
 
+from sphinxctl.chains.reads import has_code
 from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.deploy.journal import ChainJournal
 from sphinxctl.deploy.models import ContractCheck
@@ -41,7 +42,7 @@ def code_matches(onchain: str, artifact: Artifact) -> tuple[bool, str | None]:
 def identify(onchain: str, artifacts: dict[str, Artifact]) -> str | None:
     """The artifact whose deployed bytecode the code matches, if any."""
     for name, artifact in artifacts.items():
-        if artifact.deployed_bytecode not in ("", "0x") and code_matches(onchain, artifact)[0]:
+        if has_code(artifact.deployed_bytecode) and code_matches(onchain, artifact)[0]:
             return name
     return None
 

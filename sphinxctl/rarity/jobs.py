@@ -25,12 +25,13 @@ from pydantic import BaseModel
 from sphinxctl import metrics
 from sphinxctl.errors import SphinxError
 from sphinxctl.rarity.errors import NothingMinted, SnapshotJobBusy, SnapshotJobNotFound
-from sphinxctl.rarity.publish import NFT, Publisher
+from sphinxctl.rarity.publish import Publisher
 from sphinxctl.rarity.reads import DEFAULT_BATCH_SIZE, ScoreReader
+from sphinxctl.solidity.names import NFT
 
 if TYPE_CHECKING:
-    from sphinxctl.api.chain import ChainGateway
     from sphinxctl.deploy.faults import Faults
+    from sphinxctl.platform.gateway import ChainGateway
     from sphinxctl.store import Store
     from sphinxctl.store.snapshots import SnapshotJob
 
@@ -239,7 +240,7 @@ class SnapshotJobs:
                 done += count
                 job = self._set(job, notify, done=done, round_trips=reader.round_trips)
 
-            scores = reader.scores(range(1, total + 1), on_batch)  # type: ignore[arg-type]
+            scores = reader.scores(range(1, total + 1), on_batch)
             if not scores:
                 raise NothingMinted(f"no token has been minted on {chain} yet")
             job = self._set(job, notify, phase="building", round_trips=reader.round_trips)

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from sphinxctl import metrics
 from sphinxctl.rarity.errors import RootNotPublished, SnapshotUnknown, TokenNotRanked
 from sphinxctl.rarity.merkle import RarityLeaf, rank_scores, verify
-from sphinxctl.rarity.publish import NFT
+from sphinxctl.rarity.models import RankedToken, RarityProof, RarityRanking
+from sphinxctl.solidity.names import NFT
 
 if TYPE_CHECKING:
-    from sphinxctl.api.chain import ChainGateway
-    from sphinxctl.api.schemas import RarityProof, RarityRanking
+    from sphinxctl.platform.gateway import ChainGateway
     from sphinxctl.store import Store
 
 ZERO_ROOT = b"\x00" * 32
@@ -50,7 +50,6 @@ def hex32(value: bytes) -> str:
 
 def ranking(gateway: ChainGateway, store: Store, chain: str, token_ids: list[int]) -> RarityRanking:
     """Rank the given tokens by their on-chain phi score (blocking)."""
-    from sphinxctl.api.schemas import RankedToken, RarityRanking
     from sphinxctl.errors import StoreError
 
     gateway.address(chain, NFT)  # unknown chain or undeployed contract: 404
@@ -87,8 +86,6 @@ def tier_for_score(score: int) -> int:
 def proof(gateway: ChainGateway, store: Store, chain: str, token_id: int) -> RarityProof:
     """The token's leaf and proof under the root published on chain, verified (blocking;
     O(log n) store reads)."""
-    from sphinxctl.api.schemas import RarityProof
-
     onchain = gateway.rarity_root(chain)
     if onchain == ZERO_ROOT:
         raise RootNotPublished(

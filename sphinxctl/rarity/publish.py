@@ -14,18 +14,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sphinxctl.errors import ChainError, TransactionError
-from sphinxctl.rarity.keccak import keccak256
+from sphinxctl.solidity.abi import event_topic
+from sphinxctl.solidity.names import NFT
 
 if TYPE_CHECKING:
-    from sphinxctl.api.chain import ChainGateway, TxOutcome
     from sphinxctl.deploy.faults import Faults
+    from sphinxctl.platform.gateway import ChainGateway
+    from sphinxctl.platform.models import TxOutcome
     from sphinxctl.store import Store
     from sphinxctl.store.snapshots import SnapshotJob
 
-NFT = "SpaceFlightNFT"
 ACTION = "rarity.publish"
 KIND = "rarity_publish"
-ROOT_UPDATED = "0x" + keccak256(b"RarityRootUpdated(bytes32,bytes32)").hex()
+ROOT_UPDATED = event_topic("RarityRootUpdated(bytes32,bytes32)")
 
 
 @dataclass

@@ -17,17 +17,18 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sphinxctl.chains.devnet import MULTICALL3_ADDRESS
+from sphinxctl.chains.reads import has_code
 from sphinxctl.rarity.errors import MulticallMissing
-from sphinxctl.rarity.keccak import keccak256
+from sphinxctl.solidity.abi import selector, selector_hex
 
 if TYPE_CHECKING:
     from sphinxctl.chains.rpc import ChainClient
 
 DEFAULT_BATCH_SIZE = 500
 MAX_BATCH_SIZE = 2000
-_PHI_SCORE = keccak256(b"phiScore(uint256)")[:4]
-_TOTAL_MINTED = "0x" + keccak256(b"totalMinted()")[:4].hex()
-_AGGREGATE3 = keccak256(b"aggregate3((address,bool,bytes)[])")[:4]
+_PHI_SCORE = selector("phiScore(uint256)")
+_TOTAL_MINTED = selector_hex("totalMinted()")
+_AGGREGATE3 = selector("aggregate3((address,bool,bytes)[])")
 
 OnBatch = Callable[[int], None]
 
@@ -58,7 +59,7 @@ class ScoreReader:
 
     def check_multicall(self) -> None:
         self.round_trips += 1
-        if self.client.code(self.multicall) in ("0x", "", "0x0"):
+        if not has_code(self.client.code(self.multicall)):
             raise MulticallMissing(
                 f"{self.client.name}: no Multicall3 contract at {self.multicall}"
             )
@@ -88,7 +89,7 @@ class ScoreReader:
         return _decode(token_ids, raw)
 
     def _aggregate(self, token_ids: Sequence[int]) -> str:
-        from eth_abi import encode
+        from eth_abi.abi import encode
 
         calls = [(self.nft, True, _PHI_SCORE + t.to_bytes(32, "big")) for t in token_ids]
         data = "0x" + (_AGGREGATE3 + encode(["(address,bool,bytes)[]"], [calls])).hex()
@@ -97,7 +98,7 @@ class ScoreReader:
 
 
 def _decode(token_ids: Sequence[int], raw: str) -> dict[int, int]:
-    from eth_abi import decode
+    from eth_abi.abi import decode
 
     (results,) = decode(["(bool,bytes)[]"], bytes.fromhex(raw.removeprefix("0x")))
     if len(results) != len(token_ids):

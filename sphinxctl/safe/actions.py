@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sphinxctl.errors import UsageError
+from sphinxctl.solidity.names import NFT, VAULT
 
-NFT, VAULT, SAFE = "SpaceFlightNFT", "SphinxYieldAggregator", "Safe"
+SAFE = "Safe"
 CONTRACT_ALIASES = {"nft": NFT, "vault": VAULT, "safe": SAFE}
 CONTRACT_ALIASES.update({NFT.lower(): NFT, VAULT.lower(): VAULT})
 
@@ -130,19 +131,16 @@ def contract_name(value: str) -> str:
     return name
 
 
-def _abi_type(param: dict[str, Any]) -> str:
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        return f"({','.join(_abi_type(c) for c in param.get('components', []))}){kind[5:]}"
-    return kind
-
-
 def _inputs(entry: dict[str, Any]) -> list[str]:
-    return [_abi_type(p) for p in entry.get("inputs", [])]
+    from sphinxctl.solidity.abi import abi_type
+
+    return [abi_type(p) for p in entry.get("inputs", [])]
 
 
 def _signature(entry: dict[str, Any]) -> str:
-    return f"{entry['name']}({','.join(_inputs(entry))})"
+    from sphinxctl.solidity.abi import signature_of
+
+    return signature_of(entry)
 
 
 def _functions(abi: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -169,7 +167,7 @@ def _find(abi: list[dict[str, Any]], contract: str, name: str, arity: int) -> di
 
 
 def _convert(abi_type: str, value: str, param: str) -> Any:
-    from sphinxctl.deploy.encoding import role_id
+    from sphinxctl.solidity.abi import role_id
 
     text = value.strip()
     try:
@@ -212,7 +210,7 @@ def _convert(abi_type: str, value: str, param: str) -> Any:
 
 
 def _shown(abi_type: str, value: Any) -> str:
-    from sphinxctl.deploy.encoding import checksum, role_name
+    from sphinxctl.solidity.abi import checksum, role_name
 
     if isinstance(value, bytes):
         text = "0x" + value.hex()
@@ -225,7 +223,8 @@ def _shown(abi_type: str, value: Any) -> str:
 def build_call(action: str, args: list[str], abis: dict[str, list[dict[str, Any]]]) -> Call:
     """Resolve an action and its arguments to calldata (see the module docstring)."""
     from eth_abi import encode
-    from eth_utils import function_signature_to_4byte_selector
+
+    from sphinxctl.solidity.abi import selector
 
     spec = ACTIONS.get(action)
     if spec is None:
@@ -260,7 +259,7 @@ def build_call(action: str, args: list[str], abis: dict[str, list[dict[str, Any]
         )
     values = [_convert(t, v, n) for t, v, n in zip(types, rest, names, strict=True)]
     signature = _signature(entry)
-    data = function_signature_to_4byte_selector(signature) + encode(types, values)
+    data = selector(signature) + encode(types, values)
     shown = {n: _shown(t, v) for n, t, v in zip(names, types, values, strict=True)}
     params = dict(zip(spec.params, shown.values(), strict=False))
     words = spec.words.format(contract=contract, signature=signature, **params)
@@ -278,18 +277,18 @@ def build_call(action: str, args: list[str], abis: dict[str, list[dict[str, Any]
 def decode_call(contract: str, data: str, abi: list[dict[str, Any]]) -> str:
     """`Contract.function(name=value, ...)` from calldata and the contract's ABI."""
     from eth_abi import decode
-    from eth_abi.exceptions import DecodingError
-    from eth_utils import function_signature_to_4byte_selector
+
+    from sphinxctl.solidity.abi import DECODE_ERRORS, selector
 
     raw = bytes.fromhex(data[2:] if data.startswith("0x") else data)
     for entry in _functions(abi):
         signature = _signature(entry)
-        if function_signature_to_4byte_selector(signature) != raw[:4]:
+        if selector(signature) != raw[:4]:
             continue
         types = _inputs(entry)
         try:
             values = decode(types, raw[4:])
-        except (DecodingError, ValueError):
+        except DECODE_ERRORS:
             return f"{contract}: undecodable arguments for {signature}"
         names = [str(p.get("name") or f"arg{i}") for i, p in enumerate(entry.get("inputs", []))]
         shown = ", ".join(

@@ -87,13 +87,13 @@ def _event_names(ctx: SafeContext) -> dict[str, str]:
 
 
 def _exec_data(proposal: Proposal) -> str:
-    from sphinxctl.deploy.encoding import encode_call
+    from sphinxctl.solidity.abi import encode_call
 
     return encode_call(EXEC_SIGNATURE, [*proposal.tx.exec_args(), proposal.signature_bytes()])
 
 
 def _reason(ctx: SafeContext, exc: Any) -> str:
-    from sphinxctl.deploy.encoding import describe_revert
+    from sphinxctl.solidity.abi import describe_revert
 
     data = exc.data.get("data") if isinstance(exc.data, dict) else exc.data
     return describe_revert(data, list(ctx.abis.values())) or str(exc.message)

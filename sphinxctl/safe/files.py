@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sphinxctl.deploy.journal import DEPLOYMENTS_DIR, ExclusiveLock, atomic_write
 from sphinxctl.errors import ChainError, UsageError
 from sphinxctl.safe.model import FORMAT, Proposal
+from sphinxctl.settings.paths import project_path
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,120}$")
 
@@ -24,7 +25,7 @@ def proposal_path(project_root: Path, env: str, ref: str) -> Path:
     """A proposal named by its id, or by a path to its file."""
     candidate = Path(ref)
     if candidate.suffix == ".json" or os.sep in ref:
-        return candidate if candidate.is_absolute() else Path.cwd() / candidate
+        return project_path(Path.cwd(), candidate)  # a file named on the command line
     if not _ID.match(ref):
         raise UsageError(f"{ref!r} is neither a proposal id nor a proposal file")
     return proposals_dir(project_root, env) / f"{ref}.json"

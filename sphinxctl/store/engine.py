@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 from sphinxctl.errors import ConfigError
+from sphinxctl.settings.paths import project_path
 from sphinxctl.store.models import Backend
 
 if TYPE_CHECKING:
@@ -56,15 +57,13 @@ def resolve_target(db: DatabaseSettings, project_root: Path) -> Target:
             url = url.set(drivername="postgresql+psycopg")
             return Target("postgresql", url, url.render_as_string(hide_password=True))
         if driver.startswith("sqlite"):
-            path = Path(url.database or "")
-            if not path.is_absolute():
-                path = project_root / path
+            path = project_path(project_root, url.database or "")
             return Target("sqlite", url.set(database=str(path)), f"sqlite:///{path}", path)
         raise ConfigError(
             f"database.url uses an unsupported driver {driver!r}",
             hint="sphinxctl supports PostgreSQL (postgresql://...) and SQLite (sqlite:///...)",
         )
-    path = db.sqlite_path if db.sqlite_path.is_absolute() else project_root / db.sqlite_path
+    path = project_path(project_root, db.sqlite_path)
     url = URL.create("sqlite+pysqlite", database=str(path))
     return Target("sqlite", url, f"sqlite:///{path}", path)
 

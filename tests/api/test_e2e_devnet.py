@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from sphinxctl.api.abi import AbiCodec
+from sphinxctl.solidity.abi import AbiCodec
 from tests.api.support import DevnetProject, LiveServer, auth, take_snapshot
 
 pytestmark = pytest.mark.integration

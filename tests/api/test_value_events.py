@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from sphinxctl.api.abi import AbiCodec
-from sphinxctl.api.value_events import value_events
+from sphinxctl.platform.value_events import value_events
+from sphinxctl.solidity.abi import AbiCodec
 from sphinxctl.solidity.artifacts import load_artifacts
 from tests.api.support import DevnetProject, LiveServer
 

@@ -139,7 +139,7 @@ class CheckedDevnet:
 
     def send_as(self, chain: str, sender: str, to: str, signature: str, *args: Any) -> None:
         """A transaction from any account (anvil impersonation), e.g. from the Safe itself."""
-        from sphinxctl.deploy.encoding import encode_call
+        from sphinxctl.solidity.abi import encode_call
 
         self.call(chain, "anvil_impersonateAccount", sender)
         self.call(chain, "anvil_setBalance", sender, hex(10**18))

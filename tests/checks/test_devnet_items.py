@@ -169,7 +169,7 @@ def test_changed_treasury_on_chain_fails_only_dep_006(
 def test_second_admin_next_to_the_safe_fails_only_key_001(
     devnet: CheckedDevnet, green: ChecklistReport
 ) -> None:
-    from sphinxctl.deploy.encoding import role_id
+    from sphinxctl.solidity.abi import role_id
 
     with devnet.reverted():
         nft = devnet.address("ethereum", "SpaceFlightNFT")
@@ -196,7 +196,7 @@ def test_safe_threshold_changed_fails_only_key_002(
 def test_role_left_on_the_deployer_fails_only_key_003(
     devnet: CheckedDevnet, green: ChecklistReport
 ) -> None:
-    from sphinxctl.deploy.encoding import role_id
+    from sphinxctl.solidity.abi import role_id
 
     with devnet.reverted():
         nft = devnet.address("polygon", "SpaceFlightNFT")
@@ -224,7 +224,7 @@ def test_minter_that_is_a_contract_fails_only_key_004(
 def test_configured_minter_without_the_role_fails_only_key_005(
     devnet: CheckedDevnet, green: ChecklistReport
 ) -> None:
-    from sphinxctl.deploy.encoding import role_id
+    from sphinxctl.solidity.abi import role_id
 
     minter = devnet.config["contracts"]["minters"][0]
     with devnet.reverted():

@@ -146,7 +146,7 @@ def test_handover_needs_to_safe_and_verify_needs_a_deployment(node: Anvil, tmp_p
 
 def _existing_token(node: Anvil) -> str:
     """An ERC-20 already on the chain (mainnet plans use the real SPX, never DevnetSPX)."""
-    from sphinxctl.deploy.encoding import encode_deploy
+    from sphinxctl.solidity.abi import encode_deploy
     from sphinxctl.solidity.artifacts import load_artifacts
 
     artifact = load_artifacts(shared_template())["DevnetSPX"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sphinxctl.api.harvests import MAX_BLOCK_RANGE, HarvestScanner, harvested_profit
 from sphinxctl.chains.rpc import ChainClient
+from sphinxctl.platform.harvests import MAX_BLOCK_RANGE, HarvestScanner, harvested_profit
 from sphinxctl.settings import ChainSettings
 from tests.contracts.conftest import UNIT, System
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sphinxctl.deploy.encoding import decode_result, encode_call, role_id, selector_hex
+from sphinxctl.solidity.abi import decode_result, encode_call, role_id, selector_hex
 from tests.support.deploy_env import (
     Anvil,
     assert_one_instance_each,

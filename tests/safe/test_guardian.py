@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sphinxctl.deploy.encoding import encode_call, role_id, selector_hex
+from sphinxctl.solidity.abi import encode_call, role_id, selector_hex
 from tests.api.conftest import memory_app
 from tests.api.support import auth, tokens_for
 from tests.safe.conftest import SafeDevnet

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from sphinxctl.deploy.encoding import decode_result, encode_call, selector_hex
 from sphinxctl.safe.model import SafeTx, safe_tx_hash
+from sphinxctl.solidity.abi import decode_result, encode_call, selector_hex
 from tests.safe.conftest import SafeDevnet
 from tests.support.deploy_env import dev_address, dev_key
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sphinxctl.api.abi import AbiCodec
-from sphinxctl.deploy.encoding import describe_revert, selector_hex
+from sphinxctl.solidity.abi import AbiCodec, describe_revert, selector_hex
 
 ABI = [{"type": "error", "name": "Bad", "inputs": [{"name": "who", "type": "address"}]}]
 

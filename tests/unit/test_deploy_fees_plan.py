@@ -8,17 +8,17 @@ import pytest
 
 from sphinxctl.chains.fees import GWEI, bumped, fees_from_history
 from sphinxctl.chains.registry import display_url, explorer_link, parse_chain_option, select_chains
-from sphinxctl.deploy.encoding import (
+from sphinxctl.deploy.faults import Faults
+from sphinxctl.deploy.plan import build_deploy_plan, build_handover_plan
+from sphinxctl.errors import ConfigError, UsageError
+from sphinxctl.settings import ChainSettings, load_settings
+from sphinxctl.solidity.abi import (
     create_address,
     describe_revert,
     encode_call,
     role_id,
     role_name,
 )
-from sphinxctl.deploy.faults import Faults
-from sphinxctl.deploy.plan import build_deploy_plan, build_handover_plan
-from sphinxctl.errors import ConfigError, UsageError
-from sphinxctl.settings import ChainSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,13 +11,11 @@ and audit log).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from sphinxctl.api.actions import run_audited
-from sphinxctl.api.chain import NFT, VAULT
 from sphinxctl.api.dependencies import get_services, require
 from sphinxctl.api.errors import CONFLICT, ApiProblem
 from sphinxctl.api.routes.common import ChainName, api_router, protected
@@ -28,11 +26,14 @@ from sphinxctl.api.schemas import (
     ShutdownResponse,
 )
 from sphinxctl.auth import Claims, Permission
+from sphinxctl.platform.actions import run_audited
+from sphinxctl.platform.errors import GatewayError
+from sphinxctl.solidity.names import NFT, VAULT, PausableName
 
 router = api_router("/admin", "admin")
 
 PausableContract = Annotated[
-    Literal["SpaceFlightNFT", "SphinxYieldAggregator"],
+    PausableName,
     Path(description="The contract to pause or unpause"),
 ]
 PROPOSED: dict[int | str, Any] = {
@@ -42,7 +43,7 @@ ADMIN_ROLE = "ADMIN_ROLE"
 
 
 def _holds(services: Any, chain: str, contract: str, role: str, account: str | None) -> bool:
-    from sphinxctl.deploy.encoding import role_id
+    from sphinxctl.solidity.abi import role_id
 
     if account is None:
         return False
@@ -52,7 +53,7 @@ def _holds(services: Any, chain: str, contract: str, role: str, account: str | N
                 chain, contract, "hasRole", bytes.fromhex(role_id(role)[2:]), account
             )
         )
-    except ApiProblem:
+    except GatewayError:
         return False
 
 

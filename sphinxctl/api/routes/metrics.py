@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from sphinxctl import metrics
-from sphinxctl.api.value_events import EVENT_KINDS
+from sphinxctl.platform.value_events import EVENT_KINDS
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric

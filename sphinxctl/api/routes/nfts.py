@@ -8,9 +8,6 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sphinxctl.api.abi import event_topic
-from sphinxctl.api.actions import run_audited
-from sphinxctl.api.chain import NFT, TxOutcome, tier_name
 from sphinxctl.api.dependencies import get_services, require
 from sphinxctl.api.errors import BAD_REQUEST, CONFLICT, TOO_LARGE, ApiProblem
 from sphinxctl.api.routes.common import ChainName, TokenIdPath, api_router, protected
@@ -22,8 +19,12 @@ from sphinxctl.api.schemas import (
     Token,
 )
 from sphinxctl.auth import Claims, Permission
+from sphinxctl.platform.actions import run_audited
+from sphinxctl.platform.models import TxOutcome, tier_name
 from sphinxctl.rarity import proofs
 from sphinxctl.rarity.jobs import JobView, SnapshotJobs
+from sphinxctl.solidity.abi import event_topic
+from sphinxctl.solidity.names import NFT
 from sphinxctl.validation import ChecksumAddress, PhiScore, TokenIdList
 
 router = api_router("/nfts", "nfts")

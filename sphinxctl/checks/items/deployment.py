@@ -10,20 +10,16 @@ from sphinxctl.checks.items.chains import chain_client
 from sphinxctl.checks.items.configuration import deployer_address
 from sphinxctl.checks.items.contracts import current_artifacts
 from sphinxctl.checks.registry import Blocked, Outcome, check, problems_outcome
+from sphinxctl.solidity.names import LOCAL_TOKEN, NFT, VAULT
 
 if TYPE_CHECKING:
     from sphinxctl.deploy.journal import JournalDocument
     from sphinxctl.deploy.records import DeploymentRecord
 
-AGGREGATOR = "SphinxYieldAggregator"
-NFT = "SpaceFlightNFT"
-
 
 def expected_contracts(ctx: CheckContext) -> list[str]:
     """The contracts the deploy plan creates on every chain (DevnetSPX on local)."""
-    from sphinxctl.deploy.plan import AGGREGATOR, LOCAL_TOKEN, NFT
-
-    return ([LOCAL_TOKEN] if ctx.settings.contracts.deploy_local_token else []) + [AGGREGATOR, NFT]
+    return ([LOCAL_TOKEN] if ctx.settings.contracts.deploy_local_token else []) + [VAULT, NFT]
 
 
 def deployment_record(ctx: CheckContext) -> DeploymentRecord:
@@ -65,7 +61,7 @@ def contract_address(ctx: CheckContext, chain: str, name: str) -> str:
 
 def call(ctx: CheckContext, chain: str, to: str, signature: str, types: list[str]) -> Any:
     """A read-only contract call, decoded (one value for one type; addresses checksummed)."""
-    from sphinxctl.deploy.encoding import checksum, decode_result, encode_call
+    from sphinxctl.solidity.abi import checksum, decode_result, encode_call
 
     raw = chain_client(ctx, chain).call({"to": to, "data": encode_call(signature, [])})
     values = [
@@ -144,7 +140,7 @@ def contracts_not_paused(ctx: CheckContext) -> Outcome:
     """No contract is paused."""
     problems = []
     for chain in ctx.settings.chains:
-        for contract in (AGGREGATOR, NFT):
+        for contract in (VAULT, NFT):
             address = contract_address(ctx, chain, contract)
             if call(ctx, chain, address, "paused()", ["bool"]):
                 problems.append(f"{chain} {contract} is paused")
@@ -160,9 +156,9 @@ def aggregator_not_shutdown(ctx: CheckContext) -> Outcome:
     """The yield aggregator is not in emergency shutdown."""
     problems = []
     for chain in ctx.settings.chains:
-        address = contract_address(ctx, chain, AGGREGATOR)
+        address = contract_address(ctx, chain, VAULT)
         if call(ctx, chain, address, "emergencyShutdown()", ["bool"]):
-            problems.append(f"{chain} {AGGREGATOR} at {address} is in emergency shutdown")
+            problems.append(f"{chain} {VAULT} at {address} is in emergency shutdown")
     return problems_outcome(
         problems,
         "no emergency shutdown",
@@ -259,8 +255,7 @@ def deployer_balance(ctx: CheckContext) -> Outcome:
 @check("DEP-006", "contract-parameters")
 def contract_parameters(ctx: CheckContext) -> Outcome:
     """The on-chain treasury, payment token, royalty and phi bounds equal the configuration."""
-    from sphinxctl.deploy.encoding import checksum, decode_result, encode_call
-    from sphinxctl.deploy.plan import LOCAL_TOKEN
+    from sphinxctl.solidity.abi import checksum, decode_result, encode_call
 
     c = ctx.settings.contracts
     problems = []
@@ -270,15 +265,15 @@ def contract_parameters(ctx: CheckContext) -> Outcome:
             if c.deploy_local_token
             else c.spx_token.get(chain, "")
         )
-        aggregator = contract_address(ctx, chain, AGGREGATOR)
+        aggregator = contract_address(ctx, chain, VAULT)
         nft = contract_address(ctx, chain, NFT)
         royalty_call = encode_call("royaltyInfo(uint256,uint256)", [1, 10_000])
         receiver, royalty = decode_result(
             ["address", "uint256"], chain_client(ctx, chain).call({"to": nft, "data": royalty_call})
         )
         found = {
-            f"{AGGREGATOR}.asset": (call(ctx, chain, aggregator, "asset()", ["address"]), token),
-            f"{AGGREGATOR}.treasury": (
+            f"{VAULT}.asset": (call(ctx, chain, aggregator, "asset()", ["address"]), token),
+            f"{VAULT}.treasury": (
                 call(ctx, chain, aggregator, "treasury()", ["address"]),
                 c.treasury,
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sphinxctl.checks.context import CheckContext
 from sphinxctl.checks.items.configuration import deployer_address
 from sphinxctl.checks.registry import Blocked, Outcome, check, problems_outcome
+from sphinxctl.solidity.names import NFT, VAULT
 
 
 @check("KEY-006", "multisig-config")
@@ -39,8 +40,8 @@ def multisig_config(ctx: CheckContext) -> Outcome:
 ADMIN_ROLES = ("DEFAULT_ADMIN_ROLE", "ADMIN_ROLE")
 # Role -> (contract that has it, settings list of its holders)
 HOLDER_ROLES = {
-    "OPERATOR_ROLE": ("SphinxYieldAggregator", "operators"),
-    "MINTER_ROLE": ("SpaceFlightNFT", "minters"),
+    "OPERATOR_ROLE": (VAULT, "operators"),
+    "MINTER_ROLE": (NFT, "minters"),
 }
 HANDOVER_HINT = (
     "run `sphinxctl -e {env} deploy handover --to-safe` (resumable), then rerun the check"
@@ -146,7 +147,9 @@ def deployer_holds_no_role(ctx: CheckContext) -> Outcome:
 
 
 def _code_kind(code: str) -> str:
-    if code in ("0x", ""):
+    from sphinxctl.chains.reads import has_code
+
+    if not has_code(code):
         return "eoa"
     if code.lower().startswith("0xef0100"):
         return "delegated"  # an EIP-7702 account: an EOA running someone's code

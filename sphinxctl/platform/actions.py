@@ -3,31 +3,45 @@ recorded so that an action is never performed without a trace.
 
 Order: the audit event `requested` is appended first (database down -> 503, nothing sent);
 the transaction is recorded as pending right after its broadcast; the final status and an
-audit event with the result follow. If the database fails after the broadcast, the answer is
-a 503 naming the transaction hash, and the `requested` event already names the action.
+audit event with the result follow. If the database fails after the broadcast, the error
+(a StoreError: the API answers 503) names the transaction hash, and the `requested` event
+already names the action. Each step is also a structured line on the audit logger.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sphinxctl.api.errors import ApiProblem
-from sphinxctl.api.logs import AUDIT_LOGGER, log_event
 from sphinxctl.errors import SphinxError, StoreError
 
 if TYPE_CHECKING:
-    from sphinxctl.api.chain import TxOutcome
-    from sphinxctl.api.services import ApiServices
     from sphinxctl.auth import Claims
+    from sphinxctl.platform.models import TxOutcome
+    from sphinxctl.store import Store
 
+AUDIT_LOGGER = "sphinxctl.api.audit"  # JSON lines by the API's log formatter
 _log = logging.getLogger(AUDIT_LOGGER)
 Perform = Callable[[Callable[[str], None]], "TxOutcome"]
 
 
+class HasStore(Protocol):
+    """Whatever holds the store (the API's services)."""
+
+    @property
+    def store(self) -> Store: ...
+
+
+def log_event(logger_name: str, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
+    """Emit one structured line (its fields are redacted by the formatter)."""
+    logger = logging.getLogger(logger_name)
+    if logger.isEnabledFor(level):
+        logger.log(level, event, extra={"fields": fields})
+
+
 def run_audited(
-    services: ApiServices,
+    services: HasStore,
     claims: Claims,
     *,
     action: str,
@@ -78,8 +92,7 @@ def run_audited(
             )
         store.append_audit(**final, result=outcome.status)
     except StoreError as exc:
-        raise ApiProblem(
-            503,
+        raise StoreError(
             f"{action} was sent ({outcome.tx_hash}, {outcome.status}) but its result could not "
             f"be recorded: {exc.message}",
             reference="result-not-recorded",
@@ -89,7 +102,7 @@ def run_audited(
     return outcome
 
 
-def _best_effort_audit(services: ApiServices, audit: dict[str, Any], result: str) -> None:
+def _best_effort_audit(services: HasStore, audit: dict[str, Any], result: str) -> None:
     log_event(AUDIT_LOGGER, result, **audit)
     try:
         services.store.append_audit(**audit, result=result)

@@ -16,11 +16,13 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sphinxctl import metrics
-from sphinxctl.api.chain import PAUSABLE, VAULT, ChainGateway, ChainProbe
-from sphinxctl.api.harvests import HarvestScanner
-from sphinxctl.api.value_events import VALUE_EVENTS, ValueScanner, value_events
+from sphinxctl.platform.gateway import ChainGateway
+from sphinxctl.platform.harvests import HarvestScanner
+from sphinxctl.platform.models import ChainProbe
+from sphinxctl.platform.value_events import VALUE_EVENTS, ValueScanner, value_events
+from sphinxctl.solidity.names import PAUSABLE, VAULT
 
-_log = logging.getLogger("sphinxctl.api.poller")
+_log = logging.getLogger("sphinxctl.api.poller")  # the name the API's log lines have always had
 
 
 class ChainPoller:

@@ -1,8 +1,8 @@
-"""The API's adapter to the chains: contract reads, probes and sent transactions.
+"""The platform's gateway to the chains: contract reads, probes and sent transactions.
 
 JSON-RPC goes through `sphinxctl.chains.rpc.ChainClient` (timeouts, retries, failover across
 the chain's RPC URLs); calls are ABI-encoded here from the compiled artifacts' ABIs, so no web3
-contract objects are built per request. Blocking: routes call it through a thread pool.
+contract objects are built per request. Blocking: the API's routes call it through a thread pool.
 Reverts are decoded by the contracts' custom errors, so a refused action says why
 (`EnforcedPause`, `AccessControlUnauthorizedAccount`, ...).
 """
@@ -13,81 +13,24 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sphinxctl.api.abi import AbiCodec
-from sphinxctl.api.errors import ApiProblem
 from sphinxctl.errors import ChainError
+from sphinxctl.platform.errors import GatewayError
+from sphinxctl.platform.models import ChainProbe, TokenInfo, TxOutcome, VaultInfo
+from sphinxctl.solidity.abi import AbiCodec
+from sphinxctl.solidity.names import NFT, VAULT
 
 if TYPE_CHECKING:
     from sphinxctl.chains.rpc import ChainClient
     from sphinxctl.chains.signer import Signer
     from sphinxctl.settings import ChainSettings, Settings
 
-NFT = "SpaceFlightNFT"
-VAULT = "SphinxYieldAggregator"
-PAUSABLE = (NFT, VAULT)
 READ_PARALLELISM = 8
-_TIERS = ("common", "uncommon", "rare", "epic", "legendary")
 
 ClientFactory = Callable[["ChainSettings", int], "ChainClient"]
 AddressSource = Callable[[], dict[str, dict[str, str]]]
 AbiSource = Callable[[], dict[str, list[dict[str, Any]]]]
-
-
-def tier_name(tier: int) -> str:
-    return _TIERS[tier] if 0 <= tier < len(_TIERS) else f"tier-{tier}"
-
-
-@dataclass
-class ChainProbe:
-    """One RPC round: reachable, right chain id, head, latency, base fee."""
-
-    chain: str
-    reachable: bool
-    chain_id: int | None = None
-    expected_chain_id: int | None = None
-    latest_block: int | None = None
-    latency_ms: float | None = None
-    base_fee_gwei: float | None = None
-    error: str | None = None
-
-    @property
-    def healthy(self) -> bool:
-        return self.reachable and self.chain_id == self.expected_chain_id
-
-
-@dataclass
-class TokenInfo:
-    token_id: int
-    owner: str
-    phi_score: int
-    tier: int
-    token_uri: str
-
-
-@dataclass
-class VaultInfo:
-    address: str
-    paused: bool
-    emergency_shutdown: bool
-    strategies: list[str]
-    total_assets_wei: int
-    asset: str
-    asset_decimals: int
-    locked_profit_wei: int
-    profit_unlock_seconds: int
-    fees_accrued_wei: int
-    assets_per_share_wei: int  # what 10**share_decimals shares redeem for
-
-
-@dataclass
-class TxOutcome:
-    tx_hash: str
-    status: str  # confirmed | failed | pending
-    block_number: int | None = None
-    logs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def default_client(chain: ChainSettings, attempts: int) -> ChainClient:
@@ -145,7 +88,7 @@ class ChainGateway:
     def chain_settings(self, chain: str) -> ChainSettings:
         found = self.settings.chains.get(chain)
         if found is None:
-            raise ApiProblem(
+            raise GatewayError(
                 404,
                 f"unknown chain {chain!r}",
                 reference="unknown-chain",
@@ -165,7 +108,7 @@ class ChainGateway:
         self.chain_settings(chain)
         address = self.deployed(chain).get(contract)
         if not address:
-            raise ApiProblem(
+            raise GatewayError(
                 404,
                 f"{contract} is not deployed on {chain} in this environment",
                 reference="contract-not-deployed",
@@ -235,7 +178,7 @@ class ChainGateway:
         def score(token_id: int) -> int | None:
             try:
                 return int(self.call(chain, NFT, "phiScore", token_id))
-            except ApiProblem as exc:
+            except GatewayError as exc:
                 if exc.reference != "token-not-found":
                     raise
                 return None
@@ -295,7 +238,7 @@ class ChainGateway:
         """Simulate, sign, send and wait for one contract call from the API's signer (the
         minter key for mints when one is configured).
 
-        A call the chain would refuse raises ApiProblem 409 naming the contract's error, and
+        A call the chain would refuse raises GatewayError 409 naming the contract's error, and
         nothing is sent. `on_sent(tx_hash)` runs right after the broadcast (to record it);
         `on_signed(tx_hash, raw)` right before it (a write-ahead journal of the signed bytes).
         """
@@ -304,7 +247,7 @@ class ChainGateway:
 
         signer = sender or (self.minter if as_minter else self.signer)
         if signer is None:
-            raise ApiProblem(
+            raise GatewayError(
                 503,
                 "the API has no signing key configured, so it cannot send transactions",
                 reference="signer-not-configured",
@@ -326,7 +269,7 @@ class ChainGateway:
                 raise self.refused(exc, chain, label) from None
             fees = quote_fees(client)
             if fees.above_ceiling:
-                raise ApiProblem(
+                raise GatewayError(
                     503,
                     f"{chain} base fee {fees.base_fee_wei / 1e9:.2f} gwei is above the "
                     f"configured ceiling of {settings.max_base_fee_gwei} gwei",
@@ -377,13 +320,13 @@ class ChainGateway:
             delay = min(delay * 2, 1.0)
 
     # --- errors ----------------------------------------------------------------------------
-    def refused(self, exc: Any, chain: str, what: str) -> ApiProblem:
-        """ApiProblem for an error the node answered: 404 for a missing token, 409 otherwise."""
+    def refused(self, exc: Any, chain: str, what: str) -> GatewayError:
+        """GatewayError for an error the node answered: 404 for a missing token, 409 otherwise."""
         name, args = self.codec.decode_error(_revert_data(exc.data))
         if name == "ERC721NonexistentToken":
-            return ApiProblem(404, "no such token", reference="token-not-found")
+            return GatewayError(404, "no such token", reference="token-not-found")
         reason = name or exc.message or "execution reverted"
-        return ApiProblem(
+        return GatewayError(
             409,
             f"{chain}: {what} was refused by the contract: {reason}",
             reference="contract-refused",

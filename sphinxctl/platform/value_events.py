@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eth_abi import decode
-from eth_utils import keccak
-
-from sphinxctl.api.abi import abi_type
+from sphinxctl.solidity.abi import abi_type, decode_result, event_topic, signature_of
+from sphinxctl.solidity.names import NFT, VAULT
 
 if TYPE_CHECKING:
     from sphinxctl.chains.rpc import ChainClient
@@ -23,8 +21,8 @@ if TYPE_CHECKING:
 MAX_BLOCK_RANGE = 2_000
 # contract -> event name -> (amount field, kind label)
 VALUE_EVENTS: dict[str, dict[str, tuple[str, str]]] = {
-    "SpaceFlightNFT": {"Minted": ("fee", "mint_payment")},
-    "SphinxYieldAggregator": {
+    NFT: {"Minted": ("fee", "mint_payment")},
+    VAULT: {
         "Deposited": ("amount", "deposit"),
         "Withdrawn": ("amount", "withdrawal"),
         "Deposit": ("assets", "deposit"),
@@ -55,7 +53,6 @@ def value_events(contract: str, abi: list[dict[str, Any]]) -> list[ValueEvent]:
             continue
         field, kind = wanted[entry["name"]]
         inputs = entry.get("inputs", [])
-        signature = f"{entry['name']}({','.join(abi_type(i) for i in inputs)})"
         indexed = [i for i in inputs if i.get("indexed")]
         data = [i for i in inputs if not i.get("indexed")]
         topic_index = next((n + 1 for n, i in enumerate(indexed) if i["name"] == field), None)
@@ -64,7 +61,7 @@ def value_events(contract: str, abi: list[dict[str, Any]]) -> list[ValueEvent]:
             continue
         found.append(
             ValueEvent(
-                topic0="0x" + keccak(text=signature).hex(),
+                topic0=event_topic(signature_of(entry)),
                 kind=kind,
                 topic_index=topic_index,
                 data_types=tuple(abi_type(i) for i in data),
@@ -77,8 +74,7 @@ def value_events(contract: str, abi: list[dict[str, Any]]) -> list[ValueEvent]:
 def amount_of(event: ValueEvent, log: dict[str, Any]) -> int:
     if event.topic_index is not None:
         return int(log["topics"][event.topic_index], 16)
-    raw = str(log["data"])
-    values = decode(list(event.data_types), bytes.fromhex(raw.removeprefix("0x")))
+    values = decode_result(event.data_types, str(log["data"]))
     return int(values[event.data_index or 0])
 
 

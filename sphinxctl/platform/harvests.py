@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from eth_utils import keccak
+from sphinxctl.solidity.abi import event_topic
 
 if TYPE_CHECKING:
     from sphinxctl.chains.rpc import ChainClient
 
 # Harvested(address indexed strategy, uint256 indexed profit, uint256 indexed treasuryShare,
 #           uint256 distributed): profit is the second indexed topic.
-HARVESTED_TOPIC = "0x" + keccak(text="Harvested(address,uint256,uint256,uint256)").hex()
+HARVESTED_TOPIC = event_topic("Harvested(address,uint256,uint256,uint256)")
 MAX_BLOCK_RANGE = 2_000
 
 
