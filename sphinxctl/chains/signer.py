@@ -46,8 +46,8 @@ class Signer:
         from eth_account import Account
 
         signed = Account.unsafe_sign_hash(bytes.fromhex(digest[2:]), self._account.key)
-        raw = signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big") + bytes([signed.v])
-        return "0x" + raw.hex()
+        raw: bytes = signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big")
+        return "0x" + (raw + bytes([signed.v])).hex()
 
 
 def signer_from_key(secret: SecretStr, error: ConfigError) -> Signer:
@@ -167,7 +167,7 @@ def deployer_address(deployer: DeployerSettings, project_root: Path) -> str:
         path = path if path.is_absolute() else project_root / path
         address = keystore_address(path)
         if address:
-            from eth_utils import to_checksum_address
+            from eth_utils.address import to_checksum_address
 
             return str(to_checksum_address(address))
     return load_signer(deployer, project_root).address

@@ -131,7 +131,7 @@ def _render_error(state: CliState, exc: Any) -> None:
     if state.output == "json":
         import json
 
-        state.err.file.write(json.dumps(exc.to_dict()) + "\n")
+        state.write(json.dumps(exc.to_dict()) + "\n", err=True)
     else:
         state.err.print(exc)
 

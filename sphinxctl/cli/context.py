@@ -68,10 +68,12 @@ class CliState:
 
         return Console(stderr=True, soft_wrap=True)
 
-    def write(self, text: str) -> None:
-        """Machine text (JSON, YAML, JUnit, a token) to stdout as is: no markup, no wrapping."""
-        self.out.file.write(text)
-        self.out.file.flush()
+    def write(self, text: str, *, err: bool = False) -> None:
+        """Machine text (JSON, YAML, JUnit, a token) as is, no markup or wrapping: to stdout, or
+        with `err` to stderr (a JSON error body)."""
+        stream = (self.err if err else self.out).file
+        stream.write(text)
+        stream.flush()
 
     def require_output(self, *allowed: str) -> None:
         """Refuse an output format this command cannot produce."""

@@ -30,8 +30,7 @@ def _request(
 
     from sphinxctl.chains.registry import parse_chain_option
     from sphinxctl.chains.signer import needs_password
-    from sphinxctl.cli.deploy_view import interactive
-    from sphinxctl.cli.prompts import secret
+    from sphinxctl.cli.prompts import interactive, secret
     from sphinxctl.deploy.deployment import DeployRequest
 
     password = None

@@ -35,13 +35,13 @@ def key_from_keystore(path: Path, password: SecretStr) -> OwnerKey:
 
 def recover(digest: str, signature: str) -> str | None:
     """The address whose key made `signature` (r ‖ s ‖ v) over `digest`; None if malformed."""
-    from eth_keys import keys
+    from eth_keys.datatypes import Signature
 
     try:
         raw = bytes.fromhex(signature[2:])
         if len(raw) != 65 or raw[64] not in (27, 28):
             return None
-        sig = keys.Signature(
+        sig = Signature(
             vrs=(raw[64] - 27, int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"))
         )
         public = sig.recover_public_key_from_msg_hash(bytes.fromhex(digest[2:]))
