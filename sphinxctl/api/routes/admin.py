@@ -11,7 +11,8 @@ and audit log).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
@@ -28,6 +29,9 @@ from sphinxctl.api.schemas import (
     ShutdownResponse,
 )
 from sphinxctl.auth import Claims, Permission
+
+if TYPE_CHECKING:
+    from sphinxctl.api.chain import TxOutcome
 
 router = api_router("/admin", "admin")
 
@@ -90,43 +94,82 @@ def _propose(
     return JSONResponse(body.model_dump(mode="json"), status_code=202)
 
 
-def _set_paused(
-    request: Request, claims: Claims, chain: str, contract: str, paused: bool
-) -> PauseResponse | JSONResponse:
+@dataclass(frozen=True)
+class _AdminCall:
+    """One admin transaction: what it sends, what the Safe is asked instead, how it is audited."""
+
+    contract: str
+    function: str  # on chain, with `args`
+    args: tuple[Any, ...]
+    proposal: tuple[str, list[str]]  # the Safe action and its arguments (`sphinxctl safe`)
+    audit_action: str
+    kind: str
+    params: dict[str, Any]
+    sender: Any = None  # the guardian: sends at once, never through the Safe
+    label: str | None = None  # the call in the "reverted" message (default: the function)
+
+
+def _send_or_propose(
+    request: Request, claims: Claims, chain: str, call: _AdminCall
+) -> TxOutcome | JSONResponse:
+    """Send `call` while the API's signer holds ADMIN_ROLE (or the guardian sends it); once the
+    Safe holds it, propose it instead (202). A reverted transaction is a 409."""
     services = get_services(request)
-    services.gateway.address(chain, contract)
-    function = "pause" if paused else "unpause"
     gateway = services.gateway
-    sender = None
-    if paused and gateway.guardian is not None:
-        sender = gateway.guardian
-    elif not _holds(services, chain, contract, ADMIN_ROLE, _address(gateway.signer)):
-        alias = "nft" if contract == NFT else "vault"
-        return _propose(request, claims, chain, contract, function, [alias])
+    gateway.address(chain, call.contract)
+    if call.sender is None and not _holds(
+        services, chain, call.contract, ADMIN_ROLE, _address(gateway.signer)
+    ):
+        return _propose(request, claims, chain, call.contract, *call.proposal)
     outcome = run_audited(
         services,
         claims,
-        action=f"contract.{function}",
+        action=call.audit_action,
         chain=chain,
-        target=contract,
-        kind=function,
-        params={"sender": "guardian"} if sender is not None else {},
+        target=call.contract,
+        kind=call.kind,
+        params=call.params,
         perform=lambda on_sent: gateway.transact(
-            chain, contract, function, on_sent=on_sent, sender=sender
+            chain, call.contract, call.function, *call.args, on_sent=on_sent, sender=call.sender
         ),
     )
     if outcome.status == "failed":
         raise ApiProblem(
             409,
-            f"{function} reverted on chain",
+            f"{call.label or call.function} reverted on chain",
             reference="transaction-reverted",
             details={"tx_hash": outcome.tx_hash},
         )
+    return outcome
+
+
+def _set_paused(
+    request: Request, claims: Claims, chain: str, contract: str, paused: bool
+) -> PauseResponse | JSONResponse:
+    function = "pause" if paused else "unpause"
+    guardian = get_services(request).gateway.guardian if paused else None
+    outcome = _send_or_propose(
+        request,
+        claims,
+        chain,
+        _AdminCall(
+            contract=contract,
+            function=function,
+            args=(),
+            proposal=(function, ["nft" if contract == NFT else "vault"]),
+            audit_action=f"contract.{function}",
+            kind=function,
+            params={"sender": "guardian"} if guardian is not None else {},
+            sender=guardian,
+        ),
+    )
+    if isinstance(outcome, JSONResponse):
+        return outcome
     return PauseResponse(
         chain=chain,
         contract=contract,
         tx_hash=outcome.tx_hash,
-        status=outcome.status,  # type: ignore[arg-type]
+        status=outcome.status,
         block_number=outcome.block_number,
         paused=paused if outcome.status == "confirmed" else not paused,
     )
@@ -178,33 +221,27 @@ def emergency_shutdown(
 ) -> Any:
     """Sends `activateEmergencyShutdown()` (or proposes it to the Safe: 202): irreversible;
     funds return from the strategies and every depositor can exit."""
-    services = get_services(request)
-    services.gateway.address(chain, VAULT)
-    if not _holds(services, chain, VAULT, ADMIN_ROLE, _address(services.gateway.signer)):
-        return _propose(request, claims, chain, VAULT, "emergency-shutdown", [])
-    outcome = run_audited(
-        services,
+    outcome = _send_or_propose(
+        request,
         claims,
-        action="vault.emergency_shutdown",
-        chain=chain,
-        target=VAULT,
-        kind="emergency_shutdown",
-        params={},
-        perform=lambda on_sent: services.gateway.transact(
-            chain, VAULT, "activateEmergencyShutdown", on_sent=on_sent
+        chain,
+        _AdminCall(
+            contract=VAULT,
+            function="activateEmergencyShutdown",
+            args=(),
+            proposal=("emergency-shutdown", []),
+            audit_action="vault.emergency_shutdown",
+            kind="emergency_shutdown",
+            params={},
+            label="emergency shutdown",
         ),
     )
-    if outcome.status == "failed":
-        raise ApiProblem(
-            409,
-            "emergency shutdown reverted on chain",
-            reference="transaction-reverted",
-            details={"tx_hash": outcome.tx_hash},
-        )
+    if isinstance(outcome, JSONResponse):
+        return outcome
     return ShutdownResponse(
         chain=chain,
         tx_hash=outcome.tx_hash,
-        status=outcome.status,  # type: ignore[arg-type]
+        status=outcome.status,
         block_number=outcome.block_number,
         emergency_shutdown=outcome.status == "confirmed",
     )
@@ -230,33 +267,26 @@ def rarity_root(
 ) -> Any:
     """Sends `setRarityRoot(root)` while the API's signer holds ADMIN_ROLE; once the Safe
     holds it, creates the Safe proposal and answers 202."""
-    services = get_services(request)
-    services.gateway.address(chain, NFT)
-    if not _holds(services, chain, NFT, ADMIN_ROLE, _address(services.gateway.signer)):
-        return _propose(request, claims, chain, NFT, "set-rarity-root", [root])
-    outcome = run_audited(
-        services,
+    outcome = _send_or_propose(
+        request,
         claims,
-        action="rarity.set_root",
-        chain=chain,
-        target=NFT,
-        kind="rarity_publish",
-        params={"root": root},
-        perform=lambda on_sent: services.gateway.transact(
-            chain, NFT, "setRarityRoot", bytes.fromhex(root[2:]), on_sent=on_sent
+        chain,
+        _AdminCall(
+            contract=NFT,
+            function="setRarityRoot",
+            args=(bytes.fromhex(root[2:]),),
+            proposal=("set-rarity-root", [root]),
+            audit_action="rarity.set_root",
+            kind="rarity_publish",
+            params={"root": root},
         ),
     )
-    if outcome.status == "failed":
-        raise ApiProblem(
-            409,
-            "setRarityRoot reverted on chain",
-            reference="transaction-reverted",
-            details={"tx_hash": outcome.tx_hash},
-        )
+    if isinstance(outcome, JSONResponse):
+        return outcome
     return RarityRootResponse(
         chain=chain,
         tx_hash=outcome.tx_hash,
-        status=outcome.status,  # type: ignore[arg-type]
+        status=outcome.status,
         block_number=outcome.block_number,
         root=root,
     )
