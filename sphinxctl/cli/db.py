@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -11,7 +12,11 @@ from sphinxctl.cli.context import CliState, get_state
 from sphinxctl.cli.render import emit
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from sphinxctl.store import Store
+
+R = TypeVar("R")
 
 app = typer.Typer(no_args_is_help=True, help="Migrate, back up and restore the database.")
 
@@ -34,15 +39,27 @@ def open_store(state: CliState) -> Store:
     return Store.from_settings(loaded.settings, state.project_root)
 
 
+def _run(
+    ctx: typer.Context,
+    work: Callable[[Store], R],
+    view: Callable[[R], RenderableType],
+    note: Callable[[Store], str] | None = None,
+) -> None:
+    """Every db command: open the store, say what starts (`note`), `work`, render its result."""
+    state = get_state(ctx)
+    with open_store(state) as store:
+        if note is not None:
+            state.err.print(note(store))
+        result = work(store)
+    emit(state, result, table=lambda: view(result))
+
+
 @app.command()
 def migrate(ctx: typer.Context) -> None:
     """Create or upgrade the schema to the newest migration (safe to run again)."""
     from sphinxctl.cli.db_view import migration_view
 
-    state = get_state(ctx)
-    with open_store(state) as store:
-        result = store.migrate()
-    emit(state, result, table=lambda: migration_view(result))
+    _run(ctx, lambda store: store.migrate(), migration_view)
 
 
 @app.command()
@@ -50,10 +67,7 @@ def status(ctx: typer.Context) -> None:
     """Connection, schema revision and row counts."""
     from sphinxctl.cli.db_view import status_view
 
-    state = get_state(ctx)
-    with open_store(state) as store:
-        result = store.status()
-    emit(state, result, table=lambda: status_view(result))
+    _run(ctx, lambda store: store.status(), status_view)
 
 
 @app.command()
@@ -64,11 +78,12 @@ def backup(
     """Back up the whole database: pg_dump custom format, or SQLite's online backup."""
     from sphinxctl.cli.db_view import backup_view
 
-    state = get_state(ctx)
-    with open_store(state) as store:
-        state.err.print(f"backing up {store.location} ...")
-        result = store.backup(file)
-    emit(state, result, table=lambda: backup_view(result))
+    _run(
+        ctx,
+        lambda store: store.backup(file),
+        backup_view,
+        note=lambda store: f"backing up {store.location} ...",
+    )
 
 
 @app.command()
@@ -83,8 +98,9 @@ def restore(
     """Restore a backup into the database; refused over existing data without --force."""
     from sphinxctl.cli.db_view import restore_view
 
-    state = get_state(ctx)
-    with open_store(state) as store:
-        state.err.print(f"restoring {file} into {store.location} ...")
-        result = store.restore(file, force=force)
-    emit(state, result, table=lambda: restore_view(result))
+    _run(
+        ctx,
+        lambda store: store.restore(file, force=force),
+        restore_view,
+        note=lambda store: f"restoring {file} into {store.location} ...",
+    )
