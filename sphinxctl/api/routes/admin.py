@@ -39,6 +39,7 @@ PausableContract = Annotated[
     Literal["SpaceFlightNFT", "SphinxYieldAggregator"],
     Path(description="The contract to pause or unpause"),
 ]
+PauseClaims = Annotated[Claims, Depends(require(Permission.admin_pause))]
 PROPOSED: dict[int | str, Any] = {
     202: {"model": SafeProposalResponse, "description": "The Safe must act: proposed"}
 }
@@ -185,7 +186,7 @@ def pause(
     request: Request,
     chain: ChainName,
     contract: PausableContract,
-    claims: Claims = Depends(require(Permission.admin_pause)),
+    claims: PauseClaims,
 ) -> Any:
     """Sends `pause()` from the guardian key; mints and transfers (NFT) or deposits (vault)
     stop."""
@@ -202,7 +203,7 @@ def unpause(
     request: Request,
     chain: ChainName,
     contract: PausableContract,
-    claims: Claims = Depends(require(Permission.admin_pause)),
+    claims: PauseClaims,
 ) -> Any:
     """Sends `unpause()`, or (once the Safe holds ADMIN_ROLE) proposes it to the Safe: 202."""
     return _set_paused(request, claims, chain, contract, False)
@@ -217,7 +218,7 @@ def unpause(
 def emergency_shutdown(
     request: Request,
     chain: ChainName,
-    claims: Claims = Depends(require(Permission.admin_shutdown)),
+    claims: Annotated[Claims, Depends(require(Permission.admin_shutdown))],
 ) -> Any:
     """Sends `activateEmergencyShutdown()` (or proposes it to the Safe: 202): irreversible;
     funds return from the strategies and every depositor can exit."""
@@ -263,7 +264,7 @@ def rarity_root(
     request: Request,
     chain: ChainName,
     root: RarityRoot,
-    claims: Claims = Depends(require(Permission.rarity_publish)),
+    claims: Annotated[Claims, Depends(require(Permission.rarity_publish))],
 ) -> Any:
     """Sends `setRarityRoot(root)` while the API's signer holds ADMIN_ROLE; once the Safe
     holds it, creates the Safe proposal and answers 202."""
