@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from sphinxctl import __version__
 from sphinxctl.cli.context import CliState, Output
+
+if TYPE_CHECKING:
+    from sphinxctl.errors import SphinxError
 
 # name -> (module holding `app`, one-line help). Modules are imported only when invoked, so
 # `sphinxctl --help` stays fast and one group's imports never slow another.
@@ -127,7 +130,7 @@ def _load_group(name: str) -> Any:
     return command
 
 
-def _render_error(state: CliState, exc: Any) -> None:
+def _render_error(state: CliState, exc: SphinxError) -> None:
     if state.output == "json":
         import json
 
