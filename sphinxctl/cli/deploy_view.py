@@ -140,7 +140,7 @@ def make_confirm(env: str, yes: bool) -> Callable[[CostPreview], bool]:
             unattended=f"{preview.to_send} transactions would be signed on {env} and no terminal "
             "is attached to confirm them; nothing was signed",
             hint="review the plan with --dry-run, then pass --yes (CI) or run it in a terminal",
-            tty=interactive(),  # this module's name: tests stand a terminal in here
+            tty=interactive(),  # looked up in this module, where the deploy tests fake a terminal
         )
 
     return ask
