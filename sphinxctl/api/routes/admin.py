@@ -11,11 +11,13 @@ and audit log).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from sphinxctl.api.actions import run_audited
 from sphinxctl.api.chain import NFT, VAULT
@@ -111,10 +113,15 @@ class _AdminCall:
 
 
 def _send_or_propose(
-    request: Request, claims: Claims, chain: str, call: _AdminCall
-) -> TxOutcome | JSONResponse:
-    """Send `call` while the API's signer holds ADMIN_ROLE (or the guardian sends it); once the
-    Safe holds it, propose it instead (202). A reverted transaction is a 409."""
+    request: Request,
+    claims: Claims,
+    chain: str,
+    call: _AdminCall,
+    respond: Callable[[TxOutcome, dict[str, Any]], BaseModel],
+) -> BaseModel | JSONResponse:
+    """Send `call` while the API's signer holds ADMIN_ROLE (or the guardian sends it) and answer
+    `respond(outcome, its tx_hash/status/block_number)`; once the Safe holds the role, propose
+    it instead (202). A reverted transaction is a 409."""
     services = get_services(request)
     gateway = services.gateway
     gateway.address(chain, call.contract)
@@ -141,15 +148,20 @@ def _send_or_propose(
             reference="transaction-reverted",
             details={"tx_hash": outcome.tx_hash},
         )
-    return outcome
+    sent = {
+        "tx_hash": outcome.tx_hash,
+        "status": outcome.status,
+        "block_number": outcome.block_number,
+    }
+    return respond(outcome, sent)
 
 
 def _set_paused(
     request: Request, claims: Claims, chain: str, contract: str, paused: bool
-) -> PauseResponse | JSONResponse:
+) -> BaseModel | JSONResponse:
     function = "pause" if paused else "unpause"
     guardian = get_services(request).gateway.guardian if paused else None
-    outcome = _send_or_propose(
+    return _send_or_propose(
         request,
         claims,
         chain,
@@ -163,16 +175,12 @@ def _set_paused(
             params={"sender": "guardian"} if guardian is not None else {},
             sender=guardian,
         ),
-    )
-    if isinstance(outcome, JSONResponse):
-        return outcome
-    return PauseResponse(
-        chain=chain,
-        contract=contract,
-        tx_hash=outcome.tx_hash,
-        status=outcome.status,
-        block_number=outcome.block_number,
-        paused=paused if outcome.status == "confirmed" else not paused,
+        lambda outcome, sent: PauseResponse(
+            chain=chain,
+            contract=contract,
+            paused=paused if outcome.status == "confirmed" else not paused,
+            **sent,
+        ),
     )
 
 
@@ -222,7 +230,7 @@ def emergency_shutdown(
 ) -> Any:
     """Sends `activateEmergencyShutdown()` (or proposes it to the Safe: 202): irreversible;
     funds return from the strategies and every depositor can exit."""
-    outcome = _send_or_propose(
+    return _send_or_propose(
         request,
         claims,
         chain,
@@ -236,15 +244,9 @@ def emergency_shutdown(
             params={},
             label="emergency shutdown",
         ),
-    )
-    if isinstance(outcome, JSONResponse):
-        return outcome
-    return ShutdownResponse(
-        chain=chain,
-        tx_hash=outcome.tx_hash,
-        status=outcome.status,
-        block_number=outcome.block_number,
-        emergency_shutdown=outcome.status == "confirmed",
+        lambda outcome, sent: ShutdownResponse(
+            chain=chain, emergency_shutdown=outcome.status == "confirmed", **sent
+        ),
     )
 
 
@@ -268,7 +270,7 @@ def rarity_root(
 ) -> Any:
     """Sends `setRarityRoot(root)` while the API's signer holds ADMIN_ROLE; once the Safe
     holds it, creates the Safe proposal and answers 202."""
-    outcome = _send_or_propose(
+    return _send_or_propose(
         request,
         claims,
         chain,
@@ -281,13 +283,5 @@ def rarity_root(
             kind="rarity_publish",
             params={"root": root},
         ),
-    )
-    if isinstance(outcome, JSONResponse):
-        return outcome
-    return RarityRootResponse(
-        chain=chain,
-        tx_hash=outcome.tx_hash,
-        status=outcome.status,
-        block_number=outcome.block_number,
-        root=root,
+        lambda _, sent: RarityRootResponse(chain=chain, root=root, **sent),
     )
