@@ -7,6 +7,7 @@ a key say which setting is wrong, never what it contained.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ class SignedTx(BaseModel):
 
 
 class Signer:
-    """Signs EIP-1559 transactions for one account."""
+    """One account's key: signs EIP-1559 transactions, and raw 32-byte hashes (ECDSA, v 27/28:
+    a Safe owner's plain signature). The key itself is never shown."""
 
     __slots__ = ("_account", "address")
 
@@ -39,6 +41,67 @@ class Signer:
     def sign(self, tx: dict[str, Any]) -> SignedTx:
         signed = self._account.sign_transaction(tx)
         return SignedTx(raw="0x" + bytes(signed.raw_transaction).hex(), tx_hash=_hex(signed.hash))
+
+    def sign_hash(self, digest: str) -> str:
+        """r ‖ s ‖ v over the 0x-hex `digest`, as 0x-hex."""
+        from eth_account import Account
+
+        signed = Account.unsafe_sign_hash(bytes.fromhex(digest[2:]), self._account.key)
+        raw: bytes = signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big")
+        return "0x" + (raw + bytes([signed.v])).hex()
+
+
+def signer_from_key(secret: SecretStr, error: ConfigError) -> Signer:
+    """The account of a raw private key; `error` (naming the setting, never the value) when it is
+    not one."""
+    from eth_account import Account
+
+    try:
+        return Signer(Account.from_key(secret.get_secret_value().strip()))
+    except Exception:  # noqa: BLE001 — eth-account raises assorted types; the key is never shown
+        raise error from None
+
+
+def signer_from_keystore(
+    path: Path,
+    password: SecretStr | None,
+    *,
+    what: str,
+    reference: str,
+    hints: Mapping[str, str] | None = None,
+) -> Signer:
+    """The account of an eth-account (V3) keystore file. `what` names the file in messages
+    ("deployer keystore"), `reference` prefixes the errors' references (`<reference>-keystore-
+    missing`, `-keystore-invalid`, `-password-missing`, `-password-wrong`), `hints` maps those
+    suffixes to hints."""
+    from eth_account import Account
+
+    hints = hints or {}
+
+    def failure(message: str, kind: str) -> ConfigError:
+        return ConfigError(message, hint=hints.get(kind), reference=f"{reference}-{kind}")
+
+    try:
+        keyfile = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise failure(f"{what} {path} does not exist", "keystore-missing") from None
+    except (OSError, ValueError) as exc:
+        raise failure(
+            f"{what} {path} is not readable JSON ({type(exc).__name__})", "keystore-invalid"
+        ) from None
+    if password is None:
+        raise failure(f"the {what} {path.name} needs its password", "password-missing")
+    try:
+        key_bytes = Account.decrypt(keyfile, password.get_secret_value())
+    except ValueError:
+        raise failure(
+            f"cannot decrypt the {what} {path.name}: wrong password", "password-wrong"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 — any other keystore failure is a malformed file
+        raise failure(
+            f"{what} {path.name} is malformed ({type(exc).__name__})", "keystore-invalid"
+        ) from None
+    return Signer(Account.from_key(key_bytes))
 
 
 def _hex(value: Any) -> str:
@@ -65,61 +128,36 @@ def load_signer(
     deployer: DeployerSettings, project_root: Path, *, password: SecretStr | None = None
 ) -> Signer:
     """The configured deployer. `password` (from a prompt) is used when the settings hold none."""
-    from eth_account import Account
-
     if deployer.private_key is not None:
-        key = deployer.private_key.get_secret_value().strip()
-        try:
-            account = Account.from_key(key)
-        except Exception:  # noqa: BLE001 — eth-account raises assorted types; the key is never shown
-            raise ConfigError(
+        return signer_from_key(
+            deployer.private_key,
+            ConfigError(
                 "deployer.private_key is not a valid secp256k1 private key",
                 hint="set it to 32 bytes of hex (0x + 64 hex digits) through its environment "
                 "variable; the value is never printed",
                 reference="deployer-key-invalid",
-            ) from None
-        return Signer(account)
+            ),
+        )
     if deployer.keystore_path is not None:
-        path = project_path(project_root, deployer.keystore_path)
-        try:
-            keyfile = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(
-                f"deployer keystore {path} does not exist",
-                hint="set deployer.keystore_path to an eth-account (V3) keystore file",
-                reference="deployer-keystore-missing",
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"deployer keystore {path} is not readable JSON ({type(exc).__name__})",
-                reference="deployer-keystore-invalid",
-            ) from None
-        secret = deployer.keystore_password or password
-        if secret is None:
-            raise ConfigError(
-                f"the deployer keystore {path.name} needs its password",
-                hint="set the keystore password variable, or run from a terminal to be prompted",
-                reference="deployer-password-missing",
-            )
-        try:
-            key_bytes = Account.decrypt(keyfile, secret.get_secret_value())
-        except ValueError:
-            raise ConfigError(
-                f"cannot decrypt the deployer keystore {path.name}: wrong password",
-                hint="check the keystore password variable (it is never printed)",
-                reference="deployer-password-wrong",
-            ) from None
-        except Exception as exc:  # noqa: BLE001 — any other keystore failure is a malformed file
-            raise ConfigError(
-                f"deployer keystore {path.name} is malformed ({type(exc).__name__})",
-                reference="deployer-keystore-invalid",
-            ) from None
-        return Signer(Account.from_key(key_bytes))
+        return signer_from_keystore(
+            project_path(project_root, deployer.keystore_path),
+            deployer.keystore_password or password,
+            what="deployer keystore",
+            reference="deployer",
+            hints=DEPLOYER_KEYSTORE_HINTS,
+        )
     raise ConfigError(
         "no deployer key configured",
         hint="set deployer.private_key (from an environment variable) or deployer.keystore_path",
         reference="deployer-missing",
     )
+
+
+DEPLOYER_KEYSTORE_HINTS = {
+    "keystore-missing": "set deployer.keystore_path to an eth-account (V3) keystore file",
+    "password-missing": "set the keystore password variable, or run from a terminal to be prompted",
+    "password-wrong": "check the keystore password variable (it is never printed)",
+}
 
 
 def deployer_address(deployer: DeployerSettings, project_root: Path) -> str:
@@ -128,7 +166,7 @@ def deployer_address(deployer: DeployerSettings, project_root: Path) -> str:
         path = project_path(project_root, deployer.keystore_path)
         address = keystore_address(path)
         if address:
-            from eth_utils import to_checksum_address
+            from eth_utils.address import to_checksum_address
 
             return str(to_checksum_address(address))
     return load_signer(deployer, project_root).address

@@ -6,16 +6,17 @@ This is the one place where SphinxErrors become exit codes and rendered messages
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer import _click as click  # typer 0.29 vendors click; its classes are these
 from typer.core import TyperGroup
 
 from sphinxctl import __version__
 from sphinxctl.cli.context import CliState, Output
+
+if TYPE_CHECKING:
+    from sphinxctl.errors import SphinxError
 
 # name -> (module holding `app`, one-line help). Modules are imported only when invoked, so
 # `sphinxctl --help` stays fast and one group's imports never slow another.
@@ -76,45 +77,51 @@ class _Placeholder(TyperGroup):
     """Stands in for a group not yet imported, so the root --help lists it cheaply."""
 
 
+# typer 0.29 vendors click and exports neither its Context nor its Command class (typer.Context
+# only marks a command's parameter; the object passed in is the vendored click's Context). The
+# overrides below therefore take the context and commands as `Any`, the public way to name them.
 class SphinxGroup(TyperGroup):
     """Root group: hoists global options, loads groups lazily, renders SphinxErrors."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(list(args)))
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return sorted({*super().list_commands(ctx), *GROUPS})
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
         if command is not None or cmd_name not in GROUPS:
             return command
         return _Placeholder(name=cmd_name, help=GROUPS[cmd_name][1])
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] in GROUPS and args[0] not in self.commands:
             self.add_command(_load_group(args[0]), args[0])
         return super().resolve_command(ctx, args)
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         from sphinxctl.errors import SphinxError
 
         try:
             return super().invoke(ctx)
         except SphinxError as exc:
-            state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+            state = _state(ctx)
             if state.traceback:
                 raise
             _render_error(state, exc)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            _state(ctx).err.print("interrupted", markup=False, highlight=False)
             raise typer.Exit(130) from None
 
 
-def _load_group(name: str) -> click.Command:
+def _state(ctx: Any) -> CliState:
+    return ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+
+
+def _load_group(name: str) -> Any:
+    """The typer app of a command group, built into a command (imported on first use)."""
     module = importlib.import_module(GROUPS[name][0])
     command = typer.main.get_command(module.app)
     command.name = name
@@ -123,18 +130,18 @@ def _load_group(name: str) -> click.Command:
     return command
 
 
-def _render_error(state: CliState, exc: Any) -> None:
+def _render_error(state: CliState, exc: SphinxError) -> None:
     if state.output == "json":
         import json
 
-        sys.stderr.write(json.dumps(exc.to_dict()) + "\n")
+        state.write(json.dumps(exc.to_dict()) + "\n", err=True)
     else:
         state.err.print(exc)
 
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"sphinxctl {__version__}")
+        CliState().write(f"sphinxctl {__version__}\n")
         raise typer.Exit()
 
 
@@ -151,29 +158,38 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    env: str = typer.Option(
-        "local",
-        "--env",
-        "-e",
-        envvar="SPHINXCTL_ENV",
-        help="Environment: local, testnet, mainnet (file environments/<env>.yaml).",
-    ),
-    config_dir: Path = typer.Option(
-        Path("environments"),
-        "--config-dir",
-        envvar="SPHINXCTL_CONFIG_DIR",
-        help="Directory holding the environment files.",
-    ),
-    output: Output = typer.Option(
-        Output.table,
-        "--output",
-        "-o",
-        help="Result format: table, json, yaml (check also: junit).",
-    ),
-    traceback: bool = typer.Option(False, "--traceback", help="Re-raise errors with a traceback."),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
+    env: Annotated[
+        str,
+        typer.Option(
+            "--env",
+            "-e",
+            envvar="SPHINXCTL_ENV",
+            help="Environment: local, testnet, mainnet (file environments/<env>.yaml).",
+        ),
+    ] = "local",
+    config_dir: Annotated[
+        Path,
+        typer.Option(
+            "--config-dir",
+            envvar="SPHINXCTL_CONFIG_DIR",
+            help="Directory holding the environment files.",
+        ),
+    ] = Path("environments"),
+    output: Annotated[
+        Output,
+        typer.Option(
+            "--output", "-o", help="Result format: table, json, yaml (check also: junit)."
+        ),
+    ] = Output.table,
+    traceback: Annotated[
+        bool, typer.Option("--traceback", help="Re-raise errors with a traceback.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """The operator toolkit that takes the Sphinx platform to mainnet."""
     ctx.obj = CliState(env=env, config_dir=config_dir, output=output.value, traceback=traceback)

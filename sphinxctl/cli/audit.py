@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -63,10 +63,14 @@ def _events_table(events: list[AuditEvent]) -> RenderableType:
 @app.command("list")
 def list_events(
     ctx: typer.Context,
-    since: str | None = typer.Option(None, "--since", help="30m, 12h, 7d or an ISO date/time."),
-    actor: str | None = typer.Option(None, "--actor", help="Only this actor (JWT sub)."),
-    action: str | None = typer.Option(None, "--action", help="Only this action."),
-    limit: int = typer.Option(100, "--limit", min=1, max=10_000, help="At most this many."),
+    since: Annotated[
+        str | None, typer.Option("--since", help="30m, 12h, 7d or an ISO date/time.")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only this actor (JWT sub).")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")
+    ] = 100,
 ) -> None:
     """The latest audit events (oldest first), optionally filtered."""
     from sphinxctl.store import AuditList

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Annotated
 
 import typer
 
 from sphinxctl.cli.context import get_state
 from sphinxctl.cli.render import emit
-
-if TYPE_CHECKING:
-    from rich.console import RenderableType
-
-    from sphinxctl.auth.tokens import Claims
 
 app = typer.Typer(no_args_is_help=True, help="Issue, verify and revoke JWTs; manage keys.")
 
@@ -36,17 +30,23 @@ class AlgorithmChoice(StrEnum):
 @app.command()
 def token(
     ctx: typer.Context,
-    sub: str = typer.Option(..., "--sub", help="Subject: who the token is for."),
-    role: RoleChoice = typer.Option(..., "--role", help="Role granted by the token."),
-    ttl: str | None = typer.Option(
-        None, "--ttl", help="Lifetime, e.g. 900, 15m, 1h (default: auth.token_ttl_seconds)."
-    ),
-    aud: str | None = typer.Option(None, "--aud", help="Audience (default: auth.audience)."),
+    sub: Annotated[str, typer.Option("--sub", help="Subject: who the token is for.")],
+    role: Annotated[RoleChoice, typer.Option("--role", help="Role granted by the token.")],
+    ttl: Annotated[
+        str | None,
+        typer.Option(
+            "--ttl", help="Lifetime, e.g. 900, 15m, 1h (default: auth.token_ttl_seconds)."
+        ),
+    ] = None,
+    aud: Annotated[
+        str | None, typer.Option("--aud", help="Audience (default: auth.audience).")
+    ] = None,
 ) -> None:
     """Issue an access token signed with the active key (the token alone goes to stdout).
     The issuance is recorded in the audit trail first (never the token itself)."""
     from sphinxctl.auth.operations import issue
     from sphinxctl.cli.audit_sink import ready_store, record_token_issued
+    from sphinxctl.cli.auth_view import claims_table
 
     state = get_state(ctx)
     settings = state.settings()
@@ -55,8 +55,8 @@ def token(
         result = issue(settings.auth, state.project_root, sub, role.value, ttl_seconds, aud)
         record_token_issued(store, result.claims)  # fails -> the token is never shown
     if state.output == "table":
-        state.err.print(_claims_table(result.claims, "issued"))
-        sys.stdout.write(result.token + "\n")
+        state.err.print(claims_table(result.claims, "issued"))
+        state.write(result.token + "\n")
         return
     emit(state, result)
 
@@ -64,12 +64,17 @@ def token(
 @app.command()
 def verify(
     ctx: typer.Context,
-    token_value: str = typer.Argument(..., metavar="TOKEN", help="The compact JWT."),
-    aud: str | None = typer.Option(None, "--aud", help="Expected audience (default: config)."),
-    offline: bool = typer.Option(False, "--offline", help="Skip the revocation lookup in Redis."),
+    token_value: Annotated[str, typer.Argument(metavar="TOKEN", help="The compact JWT.")],
+    aud: Annotated[
+        str | None, typer.Option("--aud", help="Expected audience (default: config).")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Skip the revocation lookup in Redis.")
+    ] = False,
 ) -> None:
     """Verify a token like the API does; print its claims, or why it is rejected (exit 1)."""
     from sphinxctl.auth.operations import inspect
+    from sphinxctl.cli.auth_view import claims_table
     from sphinxctl.errors import TokenRejected
 
     state = get_state(ctx)
@@ -81,20 +86,26 @@ def verify(
         if exc.reason == "revocation-unavailable":
             exc.hint = "start Redis or check redis.url; --offline skips the revocation check"
         raise
-    emit(state, report, table=lambda: _claims_table(report.claims, "valid"))
+    emit(state, report, table=lambda: claims_table(report.claims, "valid"))
 
 
 @app.command()
 def keygen(
     ctx: typer.Context,
-    alg: AlgorithmChoice = typer.Option(AlgorithmChoice.EdDSA, "--alg", help="Key type."),
-    kid: str | None = typer.Option(None, "--kid", help="Key id (default: <env>-<date>-<hex>)."),
-    out_dir: Path | None = typer.Option(
-        None, "--out-dir", help="Where to write the key files (default: auth.key_dir)."
-    ),
+    alg: Annotated[
+        AlgorithmChoice, typer.Option("--alg", help="Key type.")
+    ] = AlgorithmChoice.EdDSA,
+    kid: Annotated[
+        str | None, typer.Option("--kid", help="Key id (default: <env>-<date>-<hex>).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", help="Where to write the key files (default: auth.key_dir)."),
+    ] = None,
 ) -> None:
     """Create a new secret or key pair (files mode 0600; the secret is never printed)."""
     from sphinxctl.auth.keygen import generate_key, new_kid
+    from sphinxctl.cli.auth_view import key_view
 
     state = get_state(ctx)
     root = state.project_root
@@ -102,26 +113,16 @@ def keygen(
         out_dir = state.settings(strict=False).auth.key_dir
         out_dir = out_dir if out_dir.is_absolute() else root / out_dir
     result = generate_key(alg.value, kid or new_kid(state.env), out_dir, base_dir=root)
-
-    def table() -> RenderableType:
-        from rich.console import Group
-        from rich.syntax import Syntax
-        from rich.text import Text
-
-        files = "\n".join(f"  {path} (0600)" for path in result.files)
-        return Group(
-            Text(f"kid {result.kid} ({result.algorithm})\nwrote:\n{files}\n"),
-            Text(f"add to {state.config_dir / (state.env + '.yaml')}:"),
-            Syntax(result.config_snippet, "yaml"),
-        )
-
-    emit(state, result, table=table)
+    config_file = state.config_dir / (state.env + ".yaml")
+    emit(state, result, table=lambda: key_view(result, config_file))
 
 
 @app.command()
 def revoke(
     ctx: typer.Context,
-    jti: str = typer.Argument(..., metavar="JTI", help="The token's jti, or the token itself."),
+    jti: Annotated[
+        str, typer.Argument(metavar="JTI", help="The token's jti, or the token itself.")
+    ],
 ) -> None:
     """Revoke a token by jti until it could no longer be accepted anyway (audited: the request
     is recorded before Redis is written, then its result)."""
@@ -133,6 +134,7 @@ def revoke(
         record_revocation,
         revoke_target,
     )
+    from sphinxctl.cli.auth_view import revocation_view
     from sphinxctl.store import audited
 
     state = get_state(ctx)
@@ -145,32 +147,18 @@ def revoke(
         outcome.params.update(params)
         result = revoke_token(settings.auth, settings.redis, state.project_root, jti)
         record_revocation(outcome.params, result)
-
-    def table() -> RenderableType:
-        from rich.text import Text
-
-        return Text(f"revoked {result.jti} (entry kept {result.ttl_seconds}s)")
-
-    emit(state, result, table=table)
+    emit(state, result, table=lambda: revocation_view(result))
 
 
 @app.command()
 def roles(ctx: typer.Context) -> None:
     """Show the role -> permission table."""
     from sphinxctl.auth.roles import Role, permissions_of
+    from sphinxctl.cli.auth_view import roles_table
 
     state = get_state(ctx)
     table_data = {role.value: permissions_of(role) for role in Role}
-
-    def table() -> RenderableType:
-        from rich.table import Table
-
-        view = Table("role", "permissions")
-        for role, granted in table_data.items():
-            view.add_row(role, ", ".join(granted))
-        return view
-
-    emit(state, table_data, table=table)
+    emit(state, table_data, table=lambda: roles_table(table_data))
 
 
 def _duration(text: str | None) -> int | None:
@@ -183,27 +171,3 @@ def _duration(text: str | None) -> int | None:
         return parse_duration(text)
     except ValueError as exc:
         raise UsageError(str(exc), hint="--ttl takes seconds or 15m, 1h, 7d, 2w") from None
-
-
-def _claims_table(claims: Claims, status: str) -> RenderableType:
-    from datetime import UTC, datetime
-
-    from rich.table import Table
-
-    def when(ts: int) -> str:
-        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
-
-    table = Table(title=f"token {status}", show_header=False)
-    for name, value in (
-        ("sub", claims.sub),
-        ("role", claims.role.value),
-        ("permissions", ", ".join(claims.permissions)),
-        ("iss", claims.iss),
-        ("aud", ", ".join(claims.aud)),
-        ("jti", claims.jti),
-        ("kid / alg", f"{claims.kid} / {claims.alg}"),
-        ("issued", when(claims.iat)),
-        ("expires", when(claims.exp)),
-    ):
-        table.add_row(name, value)
-    return table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sphinxctl.checks.checklist import AREAS
@@ -11,6 +12,8 @@ from sphinxctl.errors import ChecksFailed
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+
+    from sphinxctl.cli.context import CliState
 
 STYLES = {
     Status.PASS: ("✓ pass", "green"),
@@ -21,6 +24,22 @@ STYLES = {
 }
 
 _TITLES = {key: title for key, title in AREAS.values()}
+
+
+def show_report(state: CliState, report: ChecklistReport, output_file: Path | None) -> None:
+    """The report in the -o format on stdout; with `output_file`, the file gets that format
+    (JSON for table) and stdout the table."""
+    from sphinxctl.cli.render import dump, emit
+
+    if output_file is not None:
+        fmt = "json" if state.output == "table" else state.output
+        text = junit(report) if fmt == "junit" else dump(report, fmt)
+        output_file.write_text(text, encoding="utf-8")
+        state.out.print(table(report))
+    elif state.output == "junit":
+        state.write(junit(report))
+    else:
+        emit(state, report, lambda: table(report))
 
 
 def table(report: ChecklistReport) -> RenderableType:

@@ -24,15 +24,12 @@ def validate(ctx: typer.Context) -> None:
     state = get_state(ctx)
     loaded = state.loaded()
     settings = loaded.settings
+    chains = {name: chain.chain_id for name, chain in settings.chains.items()}
     result = {
         "environment": settings.environment,
         "file": str(loaded.path),
         "valid": True,
-        "chains": {name: chain.chain_id for name, chain in settings.chains.items()},
+        "chains": chains,
     }
-
-    def table() -> str:
-        chains = ", ".join(f"{n} ({c})" for n, c in result["chains"].items())  # type: ignore[attr-defined]
-        return f"[green]✓[/green] {loaded.path} is valid — chains: {chains}"
-
-    emit(state, result, table)
+    listed = ", ".join(f"{n} ({c})" for n, c in chains.items())
+    emit(state, result, lambda: f"[green]✓[/green] {loaded.path} is valid — chains: {listed}")

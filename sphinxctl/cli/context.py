@@ -55,7 +55,8 @@ class CliState:
 
     @cached_property
     def out(self) -> Console:
-        """Results (stdout)."""
+        """Results (stdout): the one way the CLI writes there (rich renderables through it,
+        machine text through `write`)."""
         from rich.console import Console
 
         return Console(soft_wrap=False)
@@ -66,6 +67,13 @@ class CliState:
         from rich.console import Console
 
         return Console(stderr=True, soft_wrap=True)
+
+    def write(self, text: str, *, err: bool = False) -> None:
+        """Machine text (JSON, YAML, JUnit, a token) as is, no markup or wrapping: to stdout, or
+        with `err` to stderr (a JSON error body)."""
+        stream = (self.err if err else self.out).file
+        stream.write(text)
+        stream.flush()
 
     def require_output(self, *allowed: str) -> None:
         """Refuse an output format this command cannot produce."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -49,10 +49,12 @@ def _table(rows: list[dict[str, Any]], title: str) -> Table:
 @app.command("compile")
 def compile_(
     ctx: typer.Context,
-    force: bool = typer.Option(False, "--force", help="Recompile even if nothing changed."),
-    tests: bool = typer.Option(
-        False, "--tests", help="Also compile the test mocks (contracts/test)."
-    ),
+    force: Annotated[
+        bool, typer.Option("--force", help="Recompile even if nothing changed.")
+    ] = False,
+    tests: Annotated[
+        bool, typer.Option("--tests", help="Also compile the test mocks (contracts/test).")
+    ] = False,
 ) -> None:
     """Compile contracts/ into build/artifacts/ (reused when sources and settings are unchanged)."""
     from sphinxctl.solidity.compiler import compile_contracts
@@ -81,7 +83,7 @@ def compile_(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    tests: bool = typer.Option(False, "--tests", help="Include the test mocks."),
+    tests: Annotated[bool, typer.Option("--tests", help="Include the test mocks.")] = False,
 ) -> None:
     """List the compiled artifacts in build/ (without compiling)."""
     from sphinxctl.solidity.artifacts import load_artifacts

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from sphinxctl.store import Store
+
+R = TypeVar("R")
 
 app = typer.Typer(no_args_is_help=True, help="Migrate, back up and restore the database.")
 
@@ -36,94 +39,68 @@ def open_store(state: CliState) -> Store:
     return Store.from_settings(loaded.settings, state.project_root)
 
 
-def _kv(rows: list[tuple[str, object]]) -> RenderableType:
-    from rich.table import Table
-
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    for key, value in rows:
-        table.add_row(key, "-" if value is None else str(value))
-    return table
+def _run(
+    ctx: typer.Context,
+    work: Callable[[Store], R],
+    view: Callable[[R], RenderableType],
+    note: Callable[[Store], str] | None = None,
+) -> None:
+    """Every db command: open the store, say what starts (`note`), `work`, render its result."""
+    state = get_state(ctx)
+    with open_store(state) as store:
+        if note is not None:
+            state.err.print(note(store))
+        result = work(store)
+    emit(state, result, table=lambda: view(result))
 
 
 @app.command()
 def migrate(ctx: typer.Context) -> None:
     """Create or upgrade the schema to the newest migration (safe to run again)."""
-    state = get_state(ctx)
-    with open_store(state) as store:
-        result = store.migrate()
-    summary = (
-        f"migrated {result.from_revision or 'empty database'} -> {result.to_revision}"
-        if result.applied
-        else f"already at {result.to_revision}"
-    )
-    emit(state, result, table=lambda: _kv([("database", result.location), ("schema", summary)]))
+    from sphinxctl.cli.db_view import migration_view
+
+    _run(ctx, lambda store: store.migrate(), migration_view)
 
 
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Connection, schema revision and row counts."""
-    state = get_state(ctx)
-    with open_store(state) as store:
-        result = store.status()
-    rows: list[tuple[str, object]] = [
-        ("database", result.location),
-        ("backend", result.backend),
-        ("revision", result.current_revision or "none (run `sphinxctl db migrate`)"),
-        ("head", result.head_revision),
-        ("up to date", "yes" if result.up_to_date else "no"),
-        ("audit head", result.audit_head_seq),
-        *((f"rows: {name}", count) for name, count in result.tables.items()),
-    ]
-    emit(state, result, table=lambda: _kv(rows))
+    from sphinxctl.cli.db_view import status_view
+
+    _run(ctx, lambda store: store.status(), status_view)
 
 
 @app.command()
 def backup(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="Where to write the backup (overwritten)."),
+    file: Annotated[Path, typer.Argument(help="Where to write the backup (overwritten).")],
 ) -> None:
     """Back up the whole database: pg_dump custom format, or SQLite's online backup."""
-    state = get_state(ctx)
-    with open_store(state) as store:
-        state.err.print(f"backing up {store.location} ...")
-        result = store.backup(file)
-    emit(
-        state,
-        result,
-        table=lambda: _kv(
-            [
-                ("backup", result.path),
-                ("bytes", result.bytes),
-                ("sha256", result.sha256),
-                *((f"rows: {name}", count) for name, count in result.tables.items()),
-            ]
-        ),
+    from sphinxctl.cli.db_view import backup_view
+
+    _run(
+        ctx,
+        lambda store: store.backup(file),
+        backup_view,
+        note=lambda store: f"backing up {store.location} ...",
     )
 
 
 @app.command()
 def restore(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A backup written by `sphinxctl db backup`."),
-    force: bool = typer.Option(
-        False, "--force", help="Replace the contents of a database that already holds data."
-    ),
+    file: Annotated[Path, typer.Argument(help="A backup written by `sphinxctl db backup`.")],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the contents of a database that already holds data."),
+    ] = False,
 ) -> None:
     """Restore a backup into the database; refused over existing data without --force."""
-    state = get_state(ctx)
-    with open_store(state) as store:
-        state.err.print(f"restoring {file} into {store.location} ...")
-        result = store.restore(file, force=force)
-    emit(
-        state,
-        result,
-        table=lambda: _kv(
-            [
-                ("restored", result.path),
-                ("rows replaced", result.rows_before),
-                *((f"rows: {name}", count) for name, count in result.tables.items()),
-            ]
-        ),
+    from sphinxctl.cli.db_view import restore_view
+
+    _run(
+        ctx,
+        lambda store: store.restore(file, force=force),
+        restore_view,
+        note=lambda store: f"restoring {file} into {store.location} ...",
     )

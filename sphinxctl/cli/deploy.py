@@ -6,31 +6,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sphinxctl.cli.context import CliState, get_state
+from sphinxctl.cli.options import ConfirmCI, CrashAt, DryRunCost
 from sphinxctl.cli.render import emit
+
+if TYPE_CHECKING:
+    from sphinxctl.deploy.deployment import DeployRequest
 
 app = typer.Typer(help="Deploy, verify and hand over the contracts.", no_args_is_help=True)
 
 CHAIN_HELP = "Comma-separated chains (default: every configured chain), e.g. ethereum,polygon."
-# Test hook (fault injection): `<point>:<n>` kills the process at the n-th checkpoint.
-CRASH_OPTION = typer.Option(None, "--crash-at", hidden=True, envvar="SPHINXCTL_TEST_CRASH_AT")
+Chains = Annotated[str | None, typer.Option("--chain", "-c", help=CHAIN_HELP)]
 
 
-def _request(state: CliState, chain: str | None, dry_run: bool, crash_at: str | None) -> object:
+def _request(
+    state: CliState, chain: str | None, dry_run: bool, crash_at: str | None
+) -> DeployRequest:
     from pydantic import SecretStr
 
     from sphinxctl.chains.registry import parse_chain_option
     from sphinxctl.chains.signer import needs_password
-    from sphinxctl.cli.deploy_view import interactive
+    from sphinxctl.cli.prompts import interactive, secret
     from sphinxctl.deploy.deployment import DeployRequest
 
     password = None
     if needs_password(state.settings().deployer) and interactive():
-        password = SecretStr(typer.prompt("deployer keystore password", hide_input=True, err=True))
+        password = SecretStr(secret("deployer keystore password"))
     return DeployRequest(
         project_root=state.project_root,
         chains=parse_chain_option(chain),
@@ -65,7 +70,7 @@ def _run_journaled(
                 settings,
                 request,
                 on_event=progress,
-                confirm=make_confirm(state.err, settings.environment, yes),
+                confirm=make_confirm(settings.environment, yes),
                 audit=audit,
             )
     emit(state, result, lambda: result_table(result))
@@ -75,10 +80,10 @@ def _run_journaled(
 @app.command()
 def contracts(
     ctx: typer.Context,
-    chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without a prompt (CI)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Preflight and cost table only."),
-    crash_at: str | None = CRASH_OPTION,
+    chain: Chains = None,
+    yes: ConfirmCI = False,
+    dry_run: DryRunCost = False,
+    crash_at: CrashAt = None,
 ) -> None:
     """Preflight every chain, show one cost table, confirm once, deploy chains in parallel."""
     from sphinxctl.deploy.deployment import deploy_contracts
@@ -90,10 +95,13 @@ def contracts(
 @app.command()
 def status(
     ctx: typer.Context,
-    chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
-    reconcile: bool = typer.Option(
-        False, "--reconcile", help="First rebuild the journal from the chains (nonces and code)."
-    ),
+    chain: Chains = None,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile", help="First rebuild the journal from the chains (nonces and code)."
+        ),
+    ] = False,
 ) -> None:
     """Per chain and contract: address, tx, block, confirmations, verified, explorer, roles."""
     from sphinxctl.chains.registry import parse_chain_option
@@ -110,17 +118,19 @@ def status(
 @app.command()
 def verify(
     ctx: typer.Context,
-    chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
-    sources: Path | None = typer.Option(
-        None,
-        "--sources",
-        help="Write explorer/Sourcify verification files here and check they reproduce the "
-        "deployed code.",
-    ),
+    chain: Chains = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="Write explorer/Sourcify verification files here and check they reproduce the "
+            "deployed code.",
+        ),
+    ] = None,
 ) -> None:
     """Compare each contract's runtime code with its artifact (immutables masked)."""
     from sphinxctl.chains.registry import parse_chain_option
-    from sphinxctl.cli.deploy_view import DeployProgress, verify_table
+    from sphinxctl.cli.deploy_view import DeployProgress, sources_table, verify_table
 
     state = get_state(ctx)
     if sources is not None:
@@ -129,7 +139,7 @@ def verify(
         written = write_sources(
             state.settings(), state.project_root, sources.resolve(), parse_chain_option(chain)
         )
-        emit(state, written, lambda: _sources_table(written))
+        emit(state, written, lambda: sources_table(written))
         return
     from sphinxctl.deploy.deployment import deploy_verify
 
@@ -140,30 +150,19 @@ def verify(
     emit(state, report, lambda: verify_table(report))
 
 
-def _sources_table(report: Any) -> Any:
-    from rich.table import Table
-
-    table = Table(
-        "chain", "contract", "reproduces", "files", title=f"verification files: {report.directory}"
-    )
-    for check in report.checks:
-        verdict = "yes" if check.ok else f"NO: {check.reason}"
-        table.add_row(check.chain, check.contract, verdict, check.directory)
-        if check.verify_url:
-            table.add_row("", "", "submit at", check.verify_url)
-    return table
-
-
 @app.command()
 def handover(
     ctx: typer.Context,
-    to_safe: bool = typer.Option(
-        False, "--to-safe", help="Grant the admin roles to the configured Safe and renounce them."
-    ),
-    chain: str | None = typer.Option(None, "--chain", "-c", help=CHAIN_HELP),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without a prompt (CI)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Preflight and cost table only."),
-    crash_at: str | None = CRASH_OPTION,
+    to_safe: Annotated[
+        bool,
+        typer.Option(
+            "--to-safe", help="Grant the admin roles to the configured Safe and renounce them."
+        ),
+    ] = False,
+    chain: Chains = None,
+    yes: ConfirmCI = False,
+    dry_run: DryRunCost = False,
+    crash_at: CrashAt = None,
 ) -> None:
     """Hand DEFAULT_ADMIN_ROLE and ADMIN_ROLE to the Safe; the deployer renounces every role."""
     from sphinxctl.deploy.handover import handover_to_safe

@@ -1,25 +1,23 @@
-"""Rendering for `sphinxctl deploy` and `sphinxctl devnet`: the cost table, live progress, the
-confirmation prompt, result tables. Imported only when those commands run."""
+"""Rendering for `sphinxctl deploy`: the cost table, live progress, the question the one
+confirmation asks (sphinxctl.cli.prompts), result tables. Imported only when deploy runs."""
 
 from __future__ import annotations
 
-import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import typer
 from rich import box
 from rich.console import Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Column, Table
 from rich.text import Text
 
-from sphinxctl.errors import ConfirmationRequired
+from sphinxctl.cli.prompts import confirm, interactive
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from sphinxctl.chains.devnet import DevnetStatus
     from sphinxctl.deploy.models import CostPreview, DeployEvent, DeployResult, VerifyReport
     from sphinxctl.deploy.status import StatusReport
 
@@ -128,44 +126,24 @@ def preview_table(preview: CostPreview) -> RenderableType:
     return Group(*parts)
 
 
-def interactive() -> bool:
-    """True when a person can answer a prompt (stdin is a terminal)."""
-    return sys.stdin.isatty()
+def make_confirm(env: str, yes: bool) -> Callable[[CostPreview], bool]:
+    """The deployment's one confirmation (sphinxctl.cli.prompts.confirm) of its cost preview."""
 
-
-def make_confirm(err: Console, env: str, yes: bool) -> Any:
-    """The single confirmation: --yes, else a TTY prompt (mainnet: type the environment name)."""
-
-    def confirm(preview: CostPreview) -> bool:
-        if yes:
-            return True
-        if not interactive():
-            raise ConfirmationRequired(
-                f"{preview.to_send} transactions would be signed on {env} and no terminal is "
-                "attached to confirm them; nothing was signed",
-                hint="review the plan with --dry-run, then pass --yes (CI) or run it in a terminal",
-            )
+    def ask(preview: CostPreview) -> bool:
         chains = ", ".join(
             c.chain for c in preview.chains if c.new_transactions or c.pending_transactions
         )
-        if env == "mainnet":
-            typed = typer.prompt(
-                f"Sign and broadcast {preview.to_send} transactions on {chains}? "
-                f"Type the environment name ({env}) to confirm",
-                default="",
-                show_default=False,
-                err=True,
-            )
-            return bool(typed.strip() == env)
-        return bool(
-            typer.confirm(
-                f"Sign and broadcast {preview.to_send} transactions on {chains}?",
-                default=False,
-                err=True,
-            )
+        return confirm(
+            f"Sign and broadcast {preview.to_send} transactions on {chains}?",
+            yes=yes,
+            env=env,
+            unattended=f"{preview.to_send} transactions would be signed on {env} and no terminal "
+            "is attached to confirm them; nothing was signed",
+            hint="review the plan with --dry-run, then pass --yes (CI) or run it in a terminal",
+            tty=interactive(),  # looked up in this module, where the deploy tests fake a terminal
         )
 
-    return confirm
+    return ask
 
 
 class DeployProgress:
@@ -372,20 +350,14 @@ def status_table(report: StatusReport) -> RenderableType:
     return Group(*parts)
 
 
-def devnet_table(status: DevnetStatus) -> RenderableType:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
-    for column in ("chain", "chain id", "url", "state", "pid", "block"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("note")
-    for node in status.nodes:
-        state = "[green]running[/green]" if node.running else "[red]stopped[/red]"
-        table.add_row(
-            node.chain,
-            str(node.chain_id),
-            node.url,
-            state,
-            str(node.pid or "-"),
-            str(node.block_number if node.block_number is not None else "-"),
-            node.note or "",
-        )
-    return Group(Text(f"devnet — state, logs and pids in {status.state_dir}", style="bold"), table)
+def sources_table(report: Any) -> Table:
+    """The verification files `deploy verify --sources` wrote, and whether each reproduces."""
+    table = Table(
+        "chain", "contract", "reproduces", "files", title=f"verification files: {report.directory}"
+    )
+    for check in report.checks:
+        verdict = "yes" if check.ok else f"NO: {check.reason}"
+        table.add_row(check.chain, check.contract, verdict, check.directory)
+        if check.verify_url:
+            table.add_row("", "", "submit at", check.verify_url)
+    return table

@@ -7,29 +7,35 @@ rollout touches the cluster, so nothing happens unrecorded).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sphinxctl.cli.context import CliState, get_state
+from sphinxctl.cli.options import NoPrompt
 from sphinxctl.cli.render import emit
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-
+    from sphinxctl.errors import SphinxError
     from sphinxctl.infra.rollout import Rollout
     from sphinxctl.infra.rollout_models import RolloutEvent, RolloutResult
     from sphinxctl.store import Store
 
 app = typer.Typer(help="Canary rollout of the API with metric gates.")
 
-KUBECONFIG = typer.Option(None, "--kubeconfig", help="Kubeconfig file (default: settings).")
-CONTEXT = typer.Option(None, "--context", help="Kubeconfig context (default: settings).")
-MANIFESTS = typer.Option(None, "--manifests-dir", help="Template directory (default: manifests/).")
-YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
+Kubeconfig = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="Kubeconfig file (default: settings).")
+]
+KubeContext = Annotated[
+    str | None, typer.Option("--context", help="Kubeconfig context (default: settings).")
+]
+ManifestsDir = Annotated[
+    Path | None, typer.Option("--manifests-dir", help="Template directory (default: manifests/).")
+]
 AUDITED = frozenset({"start", "resume", "verdict", "pause", "promote", "abort"})
 
 
@@ -60,15 +66,7 @@ def parse_steps(text: str) -> list[int]:
 
 
 @contextmanager
-def _rollout(
-    state: CliState,
-    kubeconfig: Path | None,
-    context: str | None,
-    manifests_dir: Path | None,
-    *,
-    strict: bool,
-    audit: str | None,
-) -> Iterator[Rollout]:
+def _rollout(state: CliState, cluster: _Cluster, *, audit: str | None) -> Iterator[Rollout]:
     """A Rollout on the cluster; with `audit`, its events go to the audit trail too."""
     from sphinxctl.cli.infra import _stack
     from sphinxctl.infra.rollout import Rollout
@@ -76,7 +74,13 @@ def _rollout(
 
     store = _audit_store(state, audit) if audit else None
     try:
-        with _stack(state, kubeconfig, context, strict=strict, manifests_dir=manifests_dir) as st:
+        with _stack(
+            state,
+            cluster.kubeconfig,
+            cluster.context,
+            strict=cluster.strict,
+            manifests_dir=cluster.manifests_dir,
+        ) as st:
             prom = Prometheus.from_settings(st.settings.rollout)
             yield Rollout(ctx=st, prometheus=prom, notify=_notifier(state, store))
     finally:
@@ -124,25 +128,35 @@ def _notifier(state: CliState, store: Store | None) -> Any:
 @app.callback(invoke_without_command=True)
 def rollout(
     ctx: typer.Context,
-    image: str | None = typer.Option(None, "--image", help="Image of the canary (to start)."),
-    steps: str | None = typer.Option(
-        None, "--steps", help="Traffic shares in %, e.g. 10,50,100 (default: rollout.steps)."
-    ),
-    pause: str | None = typer.Option(
-        None, "--pause", help="Analysis window per step, e.g. 5m (default: rollout.pause_seconds)."
-    ),
-    yes: bool = YES,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan; change nothing."),
-    kubeconfig: Path | None = KUBECONFIG,
-    context: str | None = CONTEXT,
-    manifests_dir: Path | None = MANIFESTS,
+    image: Annotated[
+        str | None, typer.Option("--image", help="Image of the canary (to start).")
+    ] = None,
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            "--steps", help="Traffic shares in %, e.g. 10,50,100 (default: rollout.steps)."
+        ),
+    ] = None,
+    pause: Annotated[
+        str | None,
+        typer.Option(
+            "--pause",
+            help="Analysis window per step, e.g. 5m (default: rollout.pause_seconds).",
+        ),
+    ] = None,
+    yes: NoPrompt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
+    ] = False,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    manifests_dir: ManifestsDir = None,
 ) -> None:
     """Start a canary rollout of --image, or resume the one in progress: per step, shift the
     share, wait --pause, compare the canary's 5xx ratio and p99 with the stable's; a failed
     step rolls back (exit 3), the last passed step promotes."""
     if ctx.invoked_subcommand is not None:
         return
-    from sphinxctl.errors import RolloutPaused, RolloutRolledBack
     from sphinxctl.infra.rollout import RolloutRequest
 
     state = get_state(ctx)
@@ -152,119 +166,102 @@ def rollout(
         pause_seconds=parse_duration(pause) if pause else None,
         dry_run=dry_run,
     )
-    if not dry_run:
-        what = f"a canary rollout of {image}" if image else "the rollout in progress"
-        _confirm(state, yes, f"Run {what} in environment {state.env!r}?")
+    what = f"a canary rollout of {image}" if image else "the rollout in progress"
+    question = None if dry_run else f"Run {what} in environment {state.env!r}?"
     audit = None if dry_run else "the rollout was not started"
-    with _rollout(state, kubeconfig, context, manifests_dir, strict=True, audit=audit) as runner:
-        result = runner.run(request)
-    _emit(state, result)
-    details = {"rollout": result.rollout.id if result.rollout else None}
-    if result.outcome == "rolled-back":
-        raise RolloutRolledBack(
-            f"canary rolled back: {result.message}",
-            hint="the stable serves all traffic again; see `sphinxctl infra rollout status`",
-            details=details,
-        )
-    if result.outcome == "paused":
-        raise RolloutPaused(result.message, details=details)
+    cluster = _Cluster(kubeconfig, context, manifests_dir, strict=True)
+    result = _act(state, cluster, lambda r: r.run(request), question, yes=yes, audit=audit)
+    failure = _outcome_error(result)
+    if failure is not None:
+        raise failure
 
 
 @app.command()
-def status(
-    ctx: typer.Context, kubeconfig: Path | None = KUBECONFIG, context: str | None = CONTEXT
-) -> None:
+def status(ctx: typer.Context, kubeconfig: Kubeconfig = None, context: KubeContext = None) -> None:
     """The recorded rollout: phase, step, verdicts with both tracks' figures."""
-    state = get_state(ctx)
-    with _rollout(state, kubeconfig, context, None, strict=False, audit=None) as runner:
-        result = runner.status()
-    _emit(state, result)
+    _act(get_state(ctx), _Cluster(kubeconfig, context, None, strict=False), lambda r: r.status())
 
 
 @app.command()
 def promote(
     ctx: typer.Context,
-    yes: bool = YES,
-    kubeconfig: Path | None = KUBECONFIG,
-    context: str | None = CONTEXT,
-    manifests_dir: Path | None = MANIFESTS,
+    yes: NoPrompt = False,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    manifests_dir: ManifestsDir = None,
 ) -> None:
     """Promote the canary now, skipping the remaining steps and their analysis."""
-    state = get_state(ctx)
-    _confirm(state, yes, "Promote the canary now, skipping the remaining analysis?")
-    audit = "the canary was not promoted"
-    with _rollout(state, kubeconfig, context, manifests_dir, strict=True, audit=audit) as runner:
-        result = runner.promote_now()
-    _emit(state, result)
+    _act(
+        get_state(ctx),
+        _Cluster(kubeconfig, context, manifests_dir, strict=True),
+        lambda r: r.promote_now(),
+        "Promote the canary now, skipping the remaining analysis?",
+        yes=yes,
+        audit="the canary was not promoted",
+    )
 
 
 @app.command()
 def abort(
     ctx: typer.Context,
-    yes: bool = YES,
-    kubeconfig: Path | None = KUBECONFIG,
-    context: str | None = CONTEXT,
+    yes: NoPrompt = False,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
 ) -> None:
     """Stop the rollout: canary to 0 pods, stable back to its replica count."""
-    state = get_state(ctx)
-    _confirm(state, yes, "Abort the rollout and restore the stable?")
-    audit = "the rollout was not aborted"
-    with _rollout(state, kubeconfig, context, None, strict=False, audit=audit) as runner:
-        result = runner.abort("aborted by the operator")
-    _emit(state, result)
+    _act(
+        get_state(ctx),
+        _Cluster(kubeconfig, context, None, strict=False),
+        lambda r: r.abort("aborted by the operator"),
+        "Abort the rollout and restore the stable?",
+        yes=yes,
+        audit="the rollout was not aborted",
+    )
 
 
-def _confirm(state: CliState, yes: bool, question: str) -> None:
-    import sys
+@dataclass(frozen=True)
+class _Cluster:
+    """Where a rollout command acts: kubeconfig, context, templates; strict settings or not."""
 
-    from sphinxctl.errors import Aborted, ConfirmationRequired
-
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConfirmationRequired(f"{question} needs confirmation")
-    if not typer.confirm(question):
-        raise Aborted("nothing was changed")
+    kubeconfig: Path | None
+    context: str | None
+    manifests_dir: Path | None
+    strict: bool
 
 
-def _fmt(value: float | None, kind: str) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.2%}" if kind == "ratio" else f"{value * 1000:.0f} ms"
+def _act(
+    state: CliState,
+    cluster: _Cluster,
+    action: Callable[[Rollout], RolloutResult],
+    question: str | None = None,
+    *,
+    yes: bool = False,
+    audit: str | None = None,
+) -> RolloutResult:
+    """Every rollout command: confirm `question` (if any), run `action` on the cluster (audited
+    when `audit` names what is refused without the trail), render its result."""
+    from sphinxctl.cli.infra_view import rollout_view
+    from sphinxctl.cli.prompts import confirm
+
+    if question is not None:
+        confirm(question, yes=yes, env=state.env, declined="nothing was changed")
+    with _rollout(state, cluster, audit=audit) as runner:
+        result = action(runner)
+    emit(state, result, lambda: rollout_view(result))
+    return result
 
 
-def _emit(state: CliState, result: RolloutResult) -> None:
-    def table() -> RenderableType:
-        from rich.console import Group
-        from rich.table import Table
+def _outcome_error(result: RolloutResult) -> SphinxError | None:
+    """A rollout that rolled back exits 3, one that paused exits with RolloutPaused."""
+    from sphinxctl.errors import RolloutPaused, RolloutRolledBack
 
-        record = result.rollout
-        if record is None:
-            return result.message
-        title = (
-            f"rollout {record.id} in {result.namespace}: {record.previous_image} -> "
-            f"{record.image} [{record.phase}]"
+    details = {"rollout": result.rollout.id if result.rollout else None}
+    if result.outcome == "rolled-back":
+        return RolloutRolledBack(
+            f"canary rolled back: {result.message}",
+            hint="the stable serves all traffic again; see `sphinxctl infra rollout status`",
+            details=details,
         )
-        grid = Table(title=title, title_justify="left")
-        columns = ("step", "share", "pods c/s", "stable 5xx", "stable p99", "canary 5xx")
-        for column in (*columns, "canary p99", "verdict"):
-            grid.add_column(column)
-        verdicts = {v.step: v for v in record.verdicts}
-        for step in result.plan:
-            found = verdicts.get(step.step)
-            row = [str(step.step), f"{step.share} %"]
-            row.append(f"{step.canary_replicas}/{step.stable_replicas}")
-            if found is None:
-                row += ["", "", "", "", "pending"]
-            else:
-                row += [
-                    _fmt(found.stable.error_ratio, "ratio"),
-                    _fmt(found.stable.p99_seconds, "p99"),
-                    _fmt(found.canary.error_ratio, "ratio"),
-                    _fmt(found.canary.p99_seconds, "p99"),
-                    "[green]passed[/]" if found.passed else "[red]failed[/]",
-                ]
-            grid.add_row(*row)
-        return Group(grid, result.message)
-
-    emit(state, result, table)
+    if result.outcome == "paused":
+        return RolloutPaused(result.message, details=details)
+    return None

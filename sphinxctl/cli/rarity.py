@@ -3,11 +3,12 @@ records and audit events as POST /api/v1/nfts/{chain}/rarity-snapshot)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sphinxctl.cli.context import get_state
+from sphinxctl.cli.options import CrashAt
 
 if TYPE_CHECKING:
     from sphinxctl.cli.context import CliState
@@ -15,17 +16,24 @@ if TYPE_CHECKING:
     from sphinxctl.rarity.jobs import JobView
 
 app = typer.Typer(help="Rarity snapshots: rank the collection, store and publish its root.")
-CRASH_OPTION = typer.Option(None, "--crash-at", hidden=True, envvar="SPHINXCTL_TEST_CRASH_AT")
 
 
 @app.command("snapshot")
 def snapshot_command(
     ctx: typer.Context,
-    chain: str = typer.Option(..., "--chain", "-c", help="The chain whose collection to rank."),
-    publish: bool = typer.Option(False, "--publish", help="Send setRarityRoot with the root."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm publishing without a prompt."),
-    batch_size: int = typer.Option(500, "--batch-size", min=1, max=2000, help="Tokens per read."),
-    crash_at: str | None = CRASH_OPTION,
+    chain: Annotated[
+        str, typer.Option("--chain", "-c", help="The chain whose collection to rank.")
+    ],
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Send setRarityRoot with the root.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Confirm publishing without a prompt.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=2000, help="Tokens per read.")
+    ] = 500,
+    crash_at: CrashAt = None,
 ) -> None:
     """Read every token's phi score in Multicall3 batches, build and store the Merkle snapshot,
     and with --publish send setRarityRoot once (a rerun resumes an interrupted job)."""
@@ -57,8 +65,8 @@ def snapshot_command(
 @app.command("job")
 def job_command(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="The job id (from `snapshot` or the API)."),
-    chain: str = typer.Option(..., "--chain", "-c", help="The job's chain."),
+    job_id: Annotated[str, typer.Argument(help="The job id (from `snapshot` or the API).")],
+    chain: Annotated[str, typer.Option("--chain", "-c", help="The job's chain.")],
 ) -> None:
     """Show a snapshot job's status, progress and result (read from the store)."""
     from sphinxctl.cli.db import open_store
@@ -81,19 +89,17 @@ def _check_chain(state: CliState, chain: str) -> None:
 
 
 def _confirm_publish(env: str, chain: str, yes: bool) -> None:
-    from sphinxctl.cli.deploy_view import interactive
-    from sphinxctl.errors import Aborted, ConfirmationRequired
+    from sphinxctl.cli.prompts import confirm
 
-    if yes:
-        return
-    if not interactive():
-        raise ConfirmationRequired(
-            f"--publish signs setRarityRoot on {chain} ({env}) and no terminal is attached to "
-            "confirm it; nothing was read or sent",
-            hint="pass --yes (CI) or run it in a terminal",
-        )
-    if not typer.confirm(f"Publish the new rarity root on {chain} ({env})?", err=True):
-        raise Aborted("publishing not confirmed; nothing was read or sent")
+    confirm(
+        f"Publish the new rarity root on {chain} ({env})?",
+        yes=yes,
+        env=env,
+        unattended=f"--publish signs setRarityRoot on {chain} ({env}) and no terminal is "
+        "attached to confirm it; nothing was read or sent",
+        hint="pass --yes (CI) or run it in a terminal",
+        declined="publishing not confirmed; nothing was read or sent",
+    )
 
 
 def _gateway(state: CliState, publish: bool) -> ChainGateway:

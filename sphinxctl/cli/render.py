@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -61,12 +60,11 @@ def emit(
     `table` builds the human rendering; without it, table output falls back to YAML text.
     """
     if state.output in ("json", "yaml"):
-        sys.stdout.write(dump(data, state.output))
-        sys.stdout.flush()
+        state.write(dump(data, state.output))
         return
     if state.output != "table":
         state.require_output("table", "json", "yaml")
     if table is None:
-        sys.stdout.write(dump(data, "yaml"))
+        state.write(dump(data, "yaml"))
         return
     state.out.print(table())

@@ -4,27 +4,29 @@ roles — propose an action, sign it as an owner, see where it stands, execute i
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sphinxctl.cli.context import CliState, get_state
+from sphinxctl.cli.options import ConfirmCI, CrashAt
 from sphinxctl.cli.render import emit
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from pydantic import SecretStr
 
+    from sphinxctl.chains.signer import Signer
     from sphinxctl.safe.audit import Actor
-    from sphinxctl.safe.execute import ExecutePreview, ExecuteResult
+    from sphinxctl.safe.execute import ExecutePreview
     from sphinxctl.safe.keys import OwnerKey
-    from sphinxctl.safe.operations import ProposalStatus
 
 app = typer.Typer(help="Propose, sign and execute Safe transactions.", no_args_is_help=True)
 
 KEY_ENV_HELP = "Name of the environment variable holding the key (its value is never shown)."
 DELEGATE_HELP = "Allow operation DELEGATECALL (the Safe runs the target's code as itself)."
-# Test hook (fault injection): `<point>:<n>` kills the process at the n-th checkpoint.
-CRASH_OPTION = typer.Option(None, "--crash-at", hidden=True, envvar="SPHINXCTL_TEST_CRASH_AT")
+Delegatecall = Annotated[bool, typer.Option("--delegatecall", help=DELEGATE_HELP)]
+ProposalArg = Annotated[str, typer.Argument(help="Proposal id or file.")]
 
 
 def _actor() -> Actor:
@@ -34,7 +36,7 @@ def _actor() -> Actor:
     return Actor(name=local_operator(), role=OPERATOR_ROLE)
 
 
-def _secret_from_env(name: str) -> Any:
+def _secret_from_env(name: str) -> SecretStr:
     from pydantic import SecretStr
 
     from sphinxctl.errors import UsageError
@@ -61,38 +63,30 @@ def _owner_key(keystore: str | None, key_env: str | None, password_env: str | No
     if password_env is not None:
         password = _secret_from_env(password_env)
     else:
-        from sphinxctl.cli.deploy_view import interactive
+        from sphinxctl.cli.prompts import interactive, secret
 
         if not interactive():
             raise UsageError("the keystore needs its password: pass --password-env VAR")
-        password = SecretStr(typer.prompt("keystore password", hide_input=True, err=True))
+        password = SecretStr(secret("keystore password"))
     return key_from_keystore(Path(keystore), password)
-
-
-def _proposal_table(rows: list[ProposalStatus]) -> Table:
-    from rich.table import Table
-
-    table = Table("proposal", "chain", "does", "call", "nonce", "signatures", "state")
-    for row in rows:
-        signed = f"{len(row.signed_by)}/{row.threshold}"
-        state = row.state + (f" ({'; '.join(row.problems)})" if row.problems else "")
-        table.add_row(
-            row.id, row.chain, row.description, row.decoded, str(row.nonce), signed, state
-        )
-    return table
 
 
 @app.command()
 def propose(
     ctx: typer.Context,
-    action: str = typer.Argument(..., help="pause, unpause, emergency-shutdown, grant-role, ..."),
-    args: list[str] = typer.Argument(None, help="The action's arguments (contract first)."),
-    chain: str = typer.Option(..., "--chain", "-c", help="The chain whose Safe acts."),
-    delegatecall: bool = typer.Option(False, "--delegatecall", help=DELEGATE_HELP),
-    nonce: int | None = typer.Option(None, "--nonce", help="Queue at this Safe nonce."),
+    action: Annotated[
+        str, typer.Argument(help="pause, unpause, emergency-shutdown, grant-role, ...")
+    ],
+    chain: Annotated[str, typer.Option("--chain", "-c", help="The chain whose Safe acts.")],
+    args: Annotated[
+        list[str] | None, typer.Argument(help="The action's arguments (contract first).")
+    ] = None,
+    delegatecall: Delegatecall = False,
+    nonce: Annotated[int | None, typer.Option("--nonce", help="Queue at this Safe nonce.")] = None,
 ) -> None:
     """Build the Safe transaction of an admin action and write its proposal file."""
     from sphinxctl.cli.audit_sink import ready_store
+    from sphinxctl.cli.safe_view import proposal_view
     from sphinxctl.safe.context import open_context
     from sphinxctl.safe.operations import ProposeRequest
     from sphinxctl.safe.operations import propose as run
@@ -105,43 +99,32 @@ def propose(
     with ready_store(state, refusing="nothing was proposed") as store:
         proposal, path = run(context, request, _actor(), store)
     state.err.print(f"proposal written to {path}", markup=False, highlight=False)
-    emit(state, proposal, lambda: _proposal_view(proposal))
-
-
-def _proposal_view(proposal: Any) -> Table:
-    from rich.table import Table
-
-    table = Table(show_header=False)
-    for label, value in (
-        ("proposal", proposal.id),
-        ("does", proposal.description),
-        ("call", proposal.decoded),
-        ("operation", "DELEGATECALL" if proposal.tx.operation else "CALL"),
-        ("safe", f"{proposal.safe} ({proposal.chain})"),
-        ("nonce", str(proposal.tx.nonce)),
-        ("safe tx hash", proposal.safe_tx_hash),
-        ("signatures", f"{len(proposal.signatures)}/{proposal.threshold}"),
-    ):
-        table.add_row(label, value)
-    return table
+    emit(state, proposal, lambda: proposal_view(proposal))
 
 
 @app.command()
 def sign(
     ctx: typer.Context,
-    proposal: str = typer.Argument(..., help="Proposal id or file."),
-    keystore: str | None = typer.Option(None, "--keystore", help="An owner's keystore file."),
-    key_env: str | None = typer.Option(None, "--key-env", help=KEY_ENV_HELP),
-    password_env: str | None = typer.Option(
-        None, "--password-env", help="Variable holding the keystore password (else a prompt)."
-    ),
-    offline: bool = typer.Option(
-        False, "--offline", help="Check the owner against the proposal's owner list only."
-    ),
-    delegatecall: bool = typer.Option(False, "--delegatecall", help=DELEGATE_HELP),
+    proposal: ProposalArg,
+    keystore: Annotated[
+        str | None, typer.Option("--keystore", help="An owner's keystore file.")
+    ] = None,
+    key_env: Annotated[str | None, typer.Option("--key-env", help=KEY_ENV_HELP)] = None,
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--password-env", help="Variable holding the keystore password (else a prompt)."
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Check the owner against the proposal's owner list only."),
+    ] = False,
+    delegatecall: Delegatecall = False,
 ) -> None:
     """Add an owner's EIP-712 signature to a proposal file."""
     from sphinxctl.cli.audit_sink import ready_store
+    from sphinxctl.cli.safe_view import proposal_view
     from sphinxctl.safe.context import context_for_proposal
     from sphinxctl.safe.operations import sign as run
 
@@ -158,15 +141,18 @@ def sign(
         markup=False,
         highlight=False,
     )
-    emit(state, result, lambda: _proposal_view(result.proposal))
+    emit(state, result, lambda: proposal_view(result.proposal))
 
 
 @app.command()
 def status(
     ctx: typer.Context,
-    proposal: str | None = typer.Argument(None, help="Proposal id or file (default: all)."),
+    proposal: Annotated[
+        str | None, typer.Argument(help="Proposal id or file (default: all).")
+    ] = None,
 ) -> None:
     """Signatures against the threshold, the Safe's nonce, stale or tampered proposals."""
+    from sphinxctl.cli.safe_view import proposals_table
     from sphinxctl.safe.context import open_context
     from sphinxctl.safe.files import list_proposals, proposal_path, read_proposal
     from sphinxctl.safe.operations import status as run
@@ -178,83 +164,61 @@ def status(
     chains = {read_proposal(path).chain for path in paths}
     contexts = {c: open_context(settings, root, c) for c in chains if c in settings.chains}
     rows = run(contexts, root, env, proposal)
-    emit(state, rows, lambda: _proposal_table(rows))
+    emit(state, rows, lambda: proposals_table(rows))
 
 
-def _executor(key_env: str | None, state: CliState) -> Any:
-    from sphinxctl.chains.signer import Signer, load_signer
+def _executor(key_env: str | None, state: CliState) -> Signer:
+    from sphinxctl.chains.signer import load_signer
+    from sphinxctl.safe.keys import key_from_secret
 
     if key_env is None:
         return load_signer(state.settings().deployer, state.project_root)
-    from eth_account import Account
-
-    from sphinxctl.safe.keys import key_from_secret
-
-    key_from_secret(_secret_from_env(key_env), f"${key_env}")  # validates, names the source
-    return Signer(Account.from_key(_secret_from_env(key_env).get_secret_value().strip()))
+    return key_from_secret(_secret_from_env(key_env), f"${key_env}")
 
 
-def _confirm(state: CliState, yes: bool) -> Any:
-    from sphinxctl.cli.deploy_view import interactive
-    from sphinxctl.errors import ConfirmationRequired
+def _confirm(state: CliState, yes: bool, env: str) -> Callable[[ExecutePreview], bool]:
+    from sphinxctl.cli.prompts import confirm
+    from sphinxctl.cli.safe_view import preview_text
 
-    def confirm(preview: ExecutePreview) -> bool:
-        state.err.print(
-            f"{preview.chain}: the Safe {preview.safe} will {preview.description}\n"
-            f"  call {preview.decoded}\n  sent by {preview.executor}, gas limit "
-            f"{preview.gas_limit}, at most {preview.max_cost_wei / 1e18:.6f} native",
-            markup=False,
-            highlight=False,
+    def ask(preview: ExecutePreview) -> bool:
+        state.err.print(preview_text(preview), markup=False, highlight=False)
+        return confirm(
+            "Execute?",
+            yes=yes,
+            env=env,
+            unattended="no terminal is attached to confirm the execution; nothing was signed",
+            hint="check it with --dry-run, then pass --yes",
         )
-        if yes:
-            return True
-        if not interactive():
-            raise ConfirmationRequired(
-                "no terminal is attached to confirm the execution; nothing was signed",
-                hint="check it with --dry-run, then pass --yes",
-            )
-        return bool(typer.confirm("Execute?", default=False, err=True))
 
-    return confirm
-
-
-def _result_view(result: ExecuteResult) -> Table:
-    from rich.table import Table
-
-    table = Table(show_header=False)
-    table.add_row("proposal", result.proposal)
-    table.add_row("does", result.description)
-    table.add_row("call", result.decoded)
-    if result.dry_run:
-        table.add_row("dry run", "checks and simulation passed; nothing was signed")
-    else:
-        table.add_row("transaction", f"{result.tx_hash} (block {result.block_number})")
-        table.add_row("succeeded", str(result.success))
-        table.add_row("events", ", ".join(result.events))
-    return table
+    return ask
 
 
 @app.command()
 def execute(
     ctx: typer.Context,
-    proposal: str = typer.Argument(..., help="Proposal id or file."),
-    key_env: str | None = typer.Option(
-        None, "--key-env", help="Variable holding the sender's key (default: the deployer)."
-    ),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm without a prompt (CI)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check and simulate only."),
-    delegatecall: bool = typer.Option(False, "--delegatecall", help=DELEGATE_HELP),
-    crash_at: str | None = CRASH_OPTION,
+    proposal: ProposalArg,
+    key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--key-env", help="Variable holding the sender's key (default: the deployer)."
+        ),
+    ] = None,
+    yes: ConfirmCI = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and simulate only.")] = False,
+    delegatecall: Delegatecall = False,
+    crash_at: CrashAt = None,
 ) -> None:
     """Send execTransaction once the threshold is met (journaled; a rerun resumes)."""
     from sphinxctl.cli.audit_sink import ready_store
+    from sphinxctl.cli.safe_view import result_view
     from sphinxctl.deploy.faults import Faults
     from sphinxctl.safe.context import context_for_proposal
     from sphinxctl.safe.execute import execute as run
 
     state = get_state(ctx)
     faults = Faults(crash_at)
-    context = context_for_proposal(state.settings(), state.project_root, proposal)
+    settings = state.settings()
+    context = context_for_proposal(settings, state.project_root, proposal)
     executor = _executor(key_env, state)
     with ready_store(state, refusing="nothing was sent") as store:
         result = run(
@@ -265,7 +229,7 @@ def execute(
             store,
             delegatecall=delegatecall,
             dry_run=dry_run,
-            confirm=_confirm(state, yes),
+            confirm=_confirm(state, yes, settings.environment),
             faults=faults,
         )
-    emit(state, result, lambda: _result_view(result))
+    emit(state, result, lambda: result_view(result))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,17 +21,24 @@ WORKER_FACTORY = "sphinxctl.cli.serve:worker_app"
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: str | None = typer.Option(None, "--host", help="Bind address [default: api.host]."),
-    port: int | None = typer.Option(None, "--port", help="Port [default: api.port]."),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1, max=64, help="Worker processes [default: api.workers]."
-    ),
-    metrics_port: int | None = typer.Option(
-        None,
-        "--metrics-port",
-        help="Serve /metrics on its own port too [default: api.metrics_port].",
-    ),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+    host: Annotated[
+        str | None, typer.Option("--host", help="Bind address [default: api.host].")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port [default: api.port].")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, max=64, help="Worker processes [default: api.workers]."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="Serve /metrics on its own port too [default: api.metrics_port].",
+        ),
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning, error.")
+    ] = "info",
 ) -> None:
     """Serve the API for the environment (-e); every dependency comes from its config."""
     from sphinxctl.api.server import ServeOptions, serve_forever

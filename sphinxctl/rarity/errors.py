@@ -1,4 +1,7 @@
-"""Rarity failures: each names its HTTP status (for the API) and its exit code (for the CLI)."""
+"""Rarity failures: each names its HTTP status (for the API) and its exit code (for the CLI).
+
+A conflict (409) unless it is something asked for that does not exist (`RarityNotFound`, 404).
+"""
 
 from __future__ import annotations
 
@@ -10,41 +13,42 @@ class RarityError(SphinxError):
     http_status = 409
 
 
+class RarityNotFound(RarityError):
+    """A job, root, snapshot or token that does not exist."""
+
+    reference = "rarity-not-found"
+    http_status = 404
+
+
 class NothingMinted(RarityError):
     """A snapshot of a collection with no token."""
 
     reference = "nothing-minted"
-    http_status = 409
     default_hint = "mint at least one token first"
-
-
-class SnapshotJobNotFound(RarityError):
-    reference = "snapshot-job-not-found"
-    http_status = 404
-    exit_code = ExitCode.USAGE
 
 
 class SnapshotJobBusy(RarityError):
     """Another live job is snapshotting the chain with different options."""
 
     reference = "snapshot-job-busy"
-    http_status = 409
     default_hint = "wait for the running job (GET its id), then ask again"
 
 
-class RootNotPublished(RarityError):
+class SnapshotJobNotFound(RarityNotFound):
+    reference = "snapshot-job-not-found"
+    exit_code = ExitCode.USAGE
+
+
+class RootNotPublished(RarityNotFound):
     reference = "rarity-root-unpublished"
-    http_status = 404
 
 
-class TokenNotRanked(RarityError):
+class TokenNotRanked(RarityNotFound):
     reference = "token-not-ranked"
-    http_status = 404
 
 
-class SnapshotUnknown(RarityError):
+class SnapshotUnknown(RarityNotFound):
     reference = "rarity-snapshot-unknown"
-    http_status = 404
 
 
 class MulticallMissing(RarityError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -130,23 +130,15 @@ def save(
             )
         return _summary(existing)
     snapshot_id = _insert_snapshot(conn, chain, root, len(leaves), created_by)
-    conn.execute(
-        insert(rarity_leaves),
-        [
-            {
-                "snapshot_id": snapshot_id,
-                "position": i,
-                "token_id": str(leaf.token_id),
-                "phi_score": leaf.phi_score,
-                "rank": leaf.rank,
-                "leaf_hash": leaf.leaf_hash,
-                "proof": json.dumps(leaf.proof),
-            }
-            for i, leaf in enumerate(leaves)
-        ],
+    _insert_leaves(
+        conn,
+        snapshot_id,
+        (
+            (leaf.token_id, leaf.phi_score, leaf.rank, leaf.leaf_hash, json.dumps(leaf.proof), None)
+            for leaf in leaves
+        ),
     )
-    row = conn.execute(select(rarity_snapshots).where(rarity_snapshots.c.id == snapshot_id)).one()
-    return _summary(row)
+    return _by_id(conn, snapshot_id)
 
 
 def get(
@@ -211,6 +203,35 @@ def _insert_snapshot(
     )
 
 
+# token id, phi score, rank, leaf hash, proof (JSON; "[]" when read from the nodes), node index
+LeafRow = tuple[int, int, int, str, str, int | None]
+
+
+def _insert_leaves(conn: Connection, snapshot_id: int, rows: Iterable[LeafRow]) -> None:
+    """A snapshot's leaves, in order (their position is their index in `rows`)."""
+    conn.execute(
+        insert(rarity_leaves),
+        [
+            {
+                "snapshot_id": snapshot_id,
+                "position": i,
+                "token_id": str(token_id),
+                "phi_score": score,
+                "rank": rank,
+                "leaf_hash": leaf_hash,
+                "proof": proof,
+                "node_index": node,
+            }
+            for i, (token_id, score, rank, leaf_hash, proof, node) in enumerate(rows)
+        ],
+    )
+
+
+def _by_id(conn: Connection, snapshot_id: int) -> RaritySnapshot:
+    row = conn.execute(select(rarity_snapshots).where(rarity_snapshots.c.id == snapshot_id)).one()
+    return _summary(row)
+
+
 def save_tree(
     conn: Connection, *, chain: str, tree: MerkleTree, created_by: str | None
 ) -> RaritySnapshot:
@@ -221,30 +242,14 @@ def save_tree(
     if existing is not None:
         return _summary(existing)
     snapshot_id = _insert_snapshot(conn, chain, root, len(tree), created_by)
-    conn.execute(
-        insert(rarity_leaves),
-        [
-            {
-                "snapshot_id": snapshot_id,
-                "position": i,
-                "token_id": str(token_id),
-                "phi_score": score,
-                "rank": rank,
-                "leaf_hash": "0x" + digest.hex(),
-                "proof": "[]",
-                "node_index": node,
-            }
-            for i, (token_id, score, rank, digest, node) in enumerate(
-                zip(
-                    tree.token_ids,
-                    tree.scores,
-                    tree.ranks,
-                    tree.leaf_hashes,
-                    tree.leaf_indices,
-                    strict=True,
-                )
-            )
-        ],
+    columns = (tree.token_ids, tree.scores, tree.ranks, tree.leaf_hashes, tree.leaf_indices)
+    _insert_leaves(
+        conn,
+        snapshot_id,
+        (
+            (token_id, score, rank, "0x" + digest.hex(), "[]", node)
+            for token_id, score, rank, digest, node in zip(*columns, strict=True)
+        ),
     )
     conn.execute(
         insert(rarity_nodes),
@@ -253,8 +258,7 @@ def save_tree(
             for i, node in enumerate(tree.nodes)
         ],
     )
-    row = conn.execute(select(rarity_snapshots).where(rarity_snapshots.c.id == snapshot_id)).one()
-    return _summary(row)
+    return _by_id(conn, snapshot_id)
 
 
 def ranks(
@@ -287,5 +291,4 @@ def mark_published(conn: Connection, *, chain: str, root: str, tx_hash: str) -> 
             published_tx=check_hash(tx_hash, "transaction hash"), published_at=datetime.now(UTC)
         )
     )
-    updated = conn.execute(select(rarity_snapshots).where(rarity_snapshots.c.id == row.id)).one()
-    return _summary(updated)
+    return _by_id(conn, row.id)

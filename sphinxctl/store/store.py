@@ -11,11 +11,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, inspect, select, table, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from sphinxctl.errors import StoreError
-from sphinxctl.store import audit, backup, migrate, rarity, transactions
+from sphinxctl.store import audit, backup, health, migrate, rarity, transactions
 from sphinxctl.store.engine import READ_ONLY, Target, build_engine, resolve_target
 from sphinxctl.store.failures import translated
 from sphinxctl.store.models import (
@@ -34,7 +34,6 @@ from sphinxctl.store.models import (
     TransactionStats,
     VerifyResult,
 )
-from sphinxctl.store.schema import DATA_TABLES, audit_chain_head
 from sphinxctl.store.snapshots import Snapshots
 
 if TYPE_CHECKING:
@@ -118,23 +117,20 @@ class Store:
                 raise
         raise AssertionError("unreachable")
 
-    # --- schema, health --------------------------------------------------------------------
+    # --- schema, health (store/migrate.py, store/health.py) --------------------------------
     def migrate(self) -> MigrationResult:
         """Create or upgrade the schema to the newest migration (idempotent, concurrency-safe)."""
-        with self._tx() as conn:
-            before, after = migrate.upgrade(conn)
-        return MigrationResult(
-            backend=self.backend,
-            location=self.location,
-            from_revision=before,
-            to_revision=after,
-            applied=before != after,
-        )
+        return self._migration(migrate.upgrade)
 
     def downgrade(self, revision: str = "base") -> MigrationResult:
         """Undo migrations down to `revision` (`base` drops every table: data is lost)."""
+        return self._migration(lambda conn: migrate.downgrade(conn, revision))
+
+    def _migration(
+        self, step: Callable[[Connection], tuple[str | None, str | None]]
+    ) -> MigrationResult:
         with self._tx() as conn:
-            before, after = migrate.downgrade(conn, revision)
+            before, after = step(conn)
         return MigrationResult(
             backend=self.backend,
             location=self.location,
@@ -152,78 +148,31 @@ class Store:
 
     def readiness(self) -> Readiness:
         """For /health/ready: reachable and migrated to head? Never raises."""
+        latency = None
         try:
             latency = self.ping().latency_ms
-        except StoreError as exc:
-            return Readiness(
-                ok=False, backend=self.backend, reachable=False, migrated=False, detail=exc.message
-            )
-        try:
             with self._tx(read_only=True) as conn:
-                current = migrate.current_revision(conn)
-            head = migrate.head_revision()
+                return health.readiness(self.backend, latency, migrate.current_revision(conn))
         except StoreError as exc:
+            reachable = latency is not None
             return Readiness(
                 ok=False,
                 backend=self.backend,
-                reachable=True,
+                reachable=reachable,
                 migrated=False,
                 latency_ms=latency,
                 detail=exc.message,
             )
-        migrated = current == head
-        detail = (
-            None
-            if migrated
-            else (
-                f"database schema is at {current or 'no revision'}, expected {head}: "
-                "run `sphinxctl db migrate`"
-            )
-        )
-        return Readiness(
-            ok=migrated,
-            backend=self.backend,
-            reachable=True,
-            migrated=migrated,
-            latency_ms=latency,
-            detail=detail,
-        )
 
     def table_counts(self) -> dict[str, int]:
         """Rows per data table (tables that do not exist yet are left out)."""
         with self._tx(read_only=True) as conn:
-            return self._counts(conn)
-
-    @staticmethod
-    def _counts(conn: Connection) -> dict[str, int]:
-        existing = set(inspect(conn).get_table_names())
-        return {
-            name: int(conn.execute(select(func.count()).select_from(table(name))).scalar_one())
-            for name in DATA_TABLES
-            if name in existing
-        }
+            return health.counts(conn)
 
     def status(self) -> DbStatus:
         """Revision, pending migrations and row counts; raises StoreUnavailable when down."""
         with self._tx(read_only=True) as conn:
-            current = migrate.current_revision(conn)
-            counts = self._counts(conn)
-            head_seq = None
-            if "audit_events" in counts:
-                head_seq = conn.execute(
-                    select(audit_chain_head.c.seq).where(audit_chain_head.c.id == 1)
-                ).scalar_one_or_none()
-        head = migrate.head_revision()
-        return DbStatus(
-            backend=self.backend,
-            location=self.location,
-            reachable=True,
-            current_revision=current,
-            head_revision=head,
-            up_to_date=current == head,
-            tables=counts,
-            audit_head_seq=head_seq,
-        )
+            return health.status(conn, self.backend, self.location)
 
     # --- audit trail -----------------------------------------------------------------------
     def append_audit(

@@ -11,10 +11,13 @@ and audit log).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from sphinxctl.api.dependencies import get_services, require
 from sphinxctl.api.errors import CONFLICT, ApiProblem
@@ -30,12 +33,16 @@ from sphinxctl.platform.actions import run_audited
 from sphinxctl.platform.errors import GatewayError
 from sphinxctl.solidity.names import NFT, VAULT, PausableName
 
+if TYPE_CHECKING:
+    from sphinxctl.platform.models import TxOutcome
+
 router = api_router("/admin", "admin")
 
 PausableContract = Annotated[
     PausableName,
     Path(description="The contract to pause or unpause"),
 ]
+PauseClaims = Annotated[Claims, Depends(require(Permission.admin_pause))]
 PROPOSED: dict[int | str, Any] = {
     202: {"model": SafeProposalResponse, "description": "The Safe must act: proposed"}
 }
@@ -91,45 +98,90 @@ def _propose(
     return JSONResponse(body.model_dump(mode="json"), status_code=202)
 
 
-def _set_paused(
-    request: Request, claims: Claims, chain: str, contract: str, paused: bool
-) -> PauseResponse | JSONResponse:
+@dataclass(frozen=True)
+class _AdminCall:
+    """One admin transaction: what it sends, what the Safe is asked instead, how it is audited."""
+
+    contract: str
+    function: str  # on chain, with `args`
+    args: tuple[Any, ...]
+    proposal: tuple[str, list[str]]  # the Safe action and its arguments (`sphinxctl safe`)
+    audit_action: str
+    kind: str
+    params: dict[str, Any]
+    sender: Any = None  # the guardian: sends at once, never through the Safe
+    label: str | None = None  # the call in the "reverted" message (default: the function)
+
+
+def _send_or_propose(
+    request: Request,
+    claims: Claims,
+    chain: str,
+    call: _AdminCall,
+    respond: Callable[[TxOutcome, dict[str, Any]], BaseModel],
+) -> BaseModel | JSONResponse:
+    """Send `call` while the API's signer holds ADMIN_ROLE (or the guardian sends it) and answer
+    `respond(outcome, its tx_hash/status/block_number)`; once the Safe holds the role, propose
+    it instead (202). A reverted transaction is a 409."""
     services = get_services(request)
-    services.gateway.address(chain, contract)
-    function = "pause" if paused else "unpause"
     gateway = services.gateway
-    sender = None
-    if paused and gateway.guardian is not None:
-        sender = gateway.guardian
-    elif not _holds(services, chain, contract, ADMIN_ROLE, _address(gateway.signer)):
-        alias = "nft" if contract == NFT else "vault"
-        return _propose(request, claims, chain, contract, function, [alias])
+    gateway.address(chain, call.contract)
+    if call.sender is None and not _holds(
+        services, chain, call.contract, ADMIN_ROLE, _address(gateway.signer)
+    ):
+        return _propose(request, claims, chain, call.contract, *call.proposal)
     outcome = run_audited(
         services,
         claims,
-        action=f"contract.{function}",
+        action=call.audit_action,
         chain=chain,
-        target=contract,
-        kind=function,
-        params={"sender": "guardian"} if sender is not None else {},
+        target=call.contract,
+        kind=call.kind,
+        params=call.params,
         perform=lambda on_sent: gateway.transact(
-            chain, contract, function, on_sent=on_sent, sender=sender
+            chain, call.contract, call.function, *call.args, on_sent=on_sent, sender=call.sender
         ),
     )
     if outcome.status == "failed":
         raise ApiProblem(
             409,
-            f"{function} reverted on chain",
+            f"{call.label or call.function} reverted on chain",
             reference="transaction-reverted",
             details={"tx_hash": outcome.tx_hash},
         )
-    return PauseResponse(
-        chain=chain,
-        contract=contract,
-        tx_hash=outcome.tx_hash,
-        status=outcome.status,  # type: ignore[arg-type]
-        block_number=outcome.block_number,
-        paused=paused if outcome.status == "confirmed" else not paused,
+    sent = {
+        "tx_hash": outcome.tx_hash,
+        "status": outcome.status,
+        "block_number": outcome.block_number,
+    }
+    return respond(outcome, sent)
+
+
+def _set_paused(
+    request: Request, claims: Claims, chain: str, contract: str, paused: bool
+) -> BaseModel | JSONResponse:
+    function = "pause" if paused else "unpause"
+    guardian = get_services(request).gateway.guardian if paused else None
+    return _send_or_propose(
+        request,
+        claims,
+        chain,
+        _AdminCall(
+            contract=contract,
+            function=function,
+            args=(),
+            proposal=(function, ["nft" if contract == NFT else "vault"]),
+            audit_action=f"contract.{function}",
+            kind=function,
+            params={"sender": "guardian"} if guardian is not None else {},
+            sender=guardian,
+        ),
+        lambda outcome, sent: PauseResponse(
+            chain=chain,
+            contract=contract,
+            paused=paused if outcome.status == "confirmed" else not paused,
+            **sent,
+        ),
     )
 
 
@@ -143,7 +195,7 @@ def pause(
     request: Request,
     chain: ChainName,
     contract: PausableContract,
-    claims: Claims = Depends(require(Permission.admin_pause)),
+    claims: PauseClaims,
 ) -> Any:
     """Sends `pause()` from the guardian key; mints and transfers (NFT) or deposits (vault)
     stop."""
@@ -160,7 +212,7 @@ def unpause(
     request: Request,
     chain: ChainName,
     contract: PausableContract,
-    claims: Claims = Depends(require(Permission.admin_pause)),
+    claims: PauseClaims,
 ) -> Any:
     """Sends `unpause()`, or (once the Safe holds ADMIN_ROLE) proposes it to the Safe: 202."""
     return _set_paused(request, claims, chain, contract, False)
@@ -175,39 +227,27 @@ def unpause(
 def emergency_shutdown(
     request: Request,
     chain: ChainName,
-    claims: Claims = Depends(require(Permission.admin_shutdown)),
+    claims: Annotated[Claims, Depends(require(Permission.admin_shutdown))],
 ) -> Any:
     """Sends `activateEmergencyShutdown()` (or proposes it to the Safe: 202): irreversible;
     funds return from the strategies and every depositor can exit."""
-    services = get_services(request)
-    services.gateway.address(chain, VAULT)
-    if not _holds(services, chain, VAULT, ADMIN_ROLE, _address(services.gateway.signer)):
-        return _propose(request, claims, chain, VAULT, "emergency-shutdown", [])
-    outcome = run_audited(
-        services,
+    return _send_or_propose(
+        request,
         claims,
-        action="vault.emergency_shutdown",
-        chain=chain,
-        target=VAULT,
-        kind="emergency_shutdown",
-        params={},
-        perform=lambda on_sent: services.gateway.transact(
-            chain, VAULT, "activateEmergencyShutdown", on_sent=on_sent
+        chain,
+        _AdminCall(
+            contract=VAULT,
+            function="activateEmergencyShutdown",
+            args=(),
+            proposal=("emergency-shutdown", []),
+            audit_action="vault.emergency_shutdown",
+            kind="emergency_shutdown",
+            params={},
+            label="emergency shutdown",
         ),
-    )
-    if outcome.status == "failed":
-        raise ApiProblem(
-            409,
-            "emergency shutdown reverted on chain",
-            reference="transaction-reverted",
-            details={"tx_hash": outcome.tx_hash},
-        )
-    return ShutdownResponse(
-        chain=chain,
-        tx_hash=outcome.tx_hash,
-        status=outcome.status,  # type: ignore[arg-type]
-        block_number=outcome.block_number,
-        emergency_shutdown=outcome.status == "confirmed",
+        lambda outcome, sent: ShutdownResponse(
+            chain=chain, emergency_shutdown=outcome.status == "confirmed", **sent
+        ),
     )
 
 
@@ -227,37 +267,22 @@ def rarity_root(
     request: Request,
     chain: ChainName,
     root: RarityRoot,
-    claims: Claims = Depends(require(Permission.rarity_publish)),
+    claims: Annotated[Claims, Depends(require(Permission.rarity_publish))],
 ) -> Any:
     """Sends `setRarityRoot(root)` while the API's signer holds ADMIN_ROLE; once the Safe
     holds it, creates the Safe proposal and answers 202."""
-    services = get_services(request)
-    services.gateway.address(chain, NFT)
-    if not _holds(services, chain, NFT, ADMIN_ROLE, _address(services.gateway.signer)):
-        return _propose(request, claims, chain, NFT, "set-rarity-root", [root])
-    outcome = run_audited(
-        services,
+    return _send_or_propose(
+        request,
         claims,
-        action="rarity.set_root",
-        chain=chain,
-        target=NFT,
-        kind="rarity_publish",
-        params={"root": root},
-        perform=lambda on_sent: services.gateway.transact(
-            chain, NFT, "setRarityRoot", bytes.fromhex(root[2:]), on_sent=on_sent
+        chain,
+        _AdminCall(
+            contract=NFT,
+            function="setRarityRoot",
+            args=(bytes.fromhex(root[2:]),),
+            proposal=("set-rarity-root", [root]),
+            audit_action="rarity.set_root",
+            kind="rarity_publish",
+            params={"root": root},
         ),
-    )
-    if outcome.status == "failed":
-        raise ApiProblem(
-            409,
-            "setRarityRoot reverted on chain",
-            reference="transaction-reverted",
-            details={"tx_hash": outcome.tx_hash},
-        )
-    return RarityRootResponse(
-        chain=chain,
-        tx_hash=outcome.tx_hash,
-        status=outcome.status,  # type: ignore[arg-type]
-        block_number=outcome.block_number,
-        root=root,
+        lambda _, sent: RarityRootResponse(chain=chain, root=root, **sent),
     )
