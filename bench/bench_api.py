@@ -326,6 +326,7 @@ def main() -> None:
                 if name == "sphinx whoami":
                     whoami_requests += run["requests"]
         calls = _commandstats(redis)
+        fallbacks = _backend_errors(ports["sphinx"])
         for server in servers:
             server.terminate()
             server.wait(timeout=15)
@@ -337,7 +338,17 @@ def main() -> None:
             server.wait(timeout=15)
         redis.destroy()
         shutil.rmtree(tmp, ignore_errors=True)
-    report(results, args, calls, whoami_requests, access_log_cost(), scaling)
+    report(results, args, calls, whoami_requests, access_log_cost(), scaling, fallbacks)
+
+
+def _backend_errors(port: int) -> float:
+    """sphinxos_rate_limit_backend_errors_total of the sphinx server: 0 means every whoami
+    was decided by Redis (no request took the cheaper local fallback)."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    found = re.search(r"^sphinxos_rate_limit_backend_errors_total\s+([\d.e+]+)$", text, re.M)
+    return float(found.group(1)) if found else float("nan")
 
 
 def _commandstats(redis: Any) -> dict[str, int]:
@@ -356,6 +367,7 @@ def report(
     whoami_requests: float,
     log_cost: tuple[float, float],
     scaling: dict[int, float],
+    fallbacks: float,
 ) -> None:
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in results[name])
@@ -381,10 +393,14 @@ def report(
     throughput = whoami / base
     latency = median("sphinx whoami", "p99") / median("baseline", "p99")
     health = median("sphinx /health", "rps") / base
+    pairs = list(zip(results["sphinx whoami"], results["baseline"], strict=True))
+    round_rps = statistics.median(w["rps"] / b["rps"] for w, b in pairs)
+    round_p99 = statistics.median(w["p99"] / b["p99"] for w, b in pairs)
     print(
         f"whoami / bare FastAPI: throughput {throughput:.2f}x (goal >= 0.5x), "
         f"p99 {latency:.2f}x (goal <= 2x); sphinx /health {health:.2f}x"
     )
+    print(f"  per round (adjacent runs, median): throughput {round_rps:.2f}x, p99 {round_p99:.2f}x")
     # Commands run inside scripts are counted by commandstats too; EVAL is the replica
     # heartbeat (every redis.heartbeat_seconds, not per request).
     inside = {"exists", "time", "hmget", "hset", "pexpire", "zadd", "zcard", "zremrangebyscore"}
@@ -399,6 +415,10 @@ def report(
         f"redis commands per whoami request: {per_request:.2f} "
         f"({evalsha:,} EVALSHA for {whoami_requests:,.0f} requests; other client commands: "
         f"{others or 'none'}; heartbeat EVALs in the run: {calls.get('eval', 0)})"
+    )
+    print(
+        f"rate-limit backend errors during the rounds: {fallbacks:.0f} "
+        "(0: every decision came from Redis, none from the local fallback)"
     )
     before, after = log_cost
     print(

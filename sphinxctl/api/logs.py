@@ -7,6 +7,7 @@ they appear (query strings, error messages, parameters).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -103,24 +104,61 @@ def access_line(fields: dict[str, Any]) -> None:
     The caller passes values that are safe already (route templates, numbers, enums) or were
     scrubbed; nothing is walked or matched again. About a quarter of what log_event costs per
     line (bench/bench_api.py prints both)."""
-    logger = logging.getLogger(ACCESS_LOGGER)
+    logger = _access_logger
     if not logger.isEnabledFor(logging.INFO):
         return
     now = time.time()
-    line = {
-        "ts": _timestamp(now),
-        "level": "info",
-        "logger": ACCESS_LOGGER,
-        "event": "request",
-        **fields,
-    }
+    line = _dumps(
+        {
+            "ts": _timestamp(now),
+            "level": "info",
+            "logger": ACCESS_LOGGER,
+            "event": "request",
+            **fields,
+        }
+    )
+    handler = _json_handler
+    if handler is not None and handler.sole_sink_of(logger):
+        handler.write_line(line)  # what logger.handle would do, without a LogRecord
+        return
     record = logger.makeRecord(ACCESS_LOGGER, logging.INFO, "", 0, "request", (), None)
     record.created = now
-    record.json_line = _dumps(line)
+    record.json_line = line
     logger.handle(record)
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_access_logger = logging.getLogger(ACCESS_LOGGER)
+_parent_logger = logging.getLogger("sphinxctl")
+
+
+class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The stream handler `configure_logging` installs; access lines are written to it
+    directly (see `sole_sink_of`)."""
+
+    def sole_sink_of(self, logger: logging.Logger) -> bool:
+        """True when this handler is the only place `logger`'s records go and keeps them
+        all: the logging call chain would end in `emit` here anyway."""
+        current: logging.Logger | None = logger
+        while current is not _parent_logger:
+            if current is None or current.handlers or current.filters or not current.propagate:
+                return False
+            current = current.parent
+        return (
+            _parent_logger.handlers == [self]
+            and not _parent_logger.filters
+            and not _parent_logger.propagate
+            and not self.filters
+            and self.level <= logging.INFO
+        )
+
+    def write_line(self, line: str) -> None:
+        with self.lock or contextlib.nullcontext():
+            self.stream.write(line + self.terminator)
+            self.stream.flush()
+
+
+_json_handler: JsonLinesHandler | None = None
 
 
 class JsonFormatter(logging.Formatter):
@@ -154,8 +192,10 @@ def log_event(logger_name: str, event: str, *, level: int = logging.INFO, **fiel
 
 def configure_logging(level: str = "info", stream: Any = None) -> None:
     """Send the API's loggers (and uvicorn's) to `stream` as JSON lines."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    global _json_handler
+    handler = JsonLinesHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    _json_handler = handler
     for name in ("sphinxctl", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
