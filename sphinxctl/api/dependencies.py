@@ -44,12 +44,12 @@ bearer_scheme = HTTPBearer(
 
 
 def get_services(request: Request) -> ApiServices:
-    services: ApiServices = request.app.state.services
+    services: ApiServices = request.scope["app"].state.services
     return services
 
 
 def _verified_tokens(request: Request) -> VerifiedTokens:
-    tokens: VerifiedTokens = request.app.state.verified_tokens
+    tokens: VerifiedTokens = request.scope["app"].state.verified_tokens
     return tokens
 
 
@@ -170,7 +170,7 @@ async def admit(
         route = f"{request.method} {route_template(request.scope)}"
     token = _bearer(request)
     claims = _signed_claims(request, token)
-    in_limiter = bool(request.app.state.revocation_in_limiter)
+    in_limiter = bool(request.scope["app"].state.revocation_in_limiter)
     jti = claims.jti if claims is not None and in_limiter else None
     decision = await _decide(request, services, route, claims, jti)
     if claims is not None and token is not None:

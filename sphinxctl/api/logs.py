@@ -72,7 +72,10 @@ def redact_query(query: str) -> str:
 def might_hold_secret(text: str) -> bool:
     """A cheap pre-check: False means redact_text would change nothing (no JWT, no bearer
     credential, nothing 64 characters long), so the regex can be skipped."""
-    return len(text) >= 64 or "eyJ" in text or "earer" in text.lower()
+    return len(text) >= 64 or _MAYBE_SECRET.search(text) is not None
+
+
+_MAYBE_SECRET = re.compile(r"eyJ|earer", re.IGNORECASE)
 
 
 def scrub(text: str) -> str:

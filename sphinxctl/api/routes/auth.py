@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import Request, Response
 
 from sphinxctl.api.dependencies import admitted_claims
 from sphinxctl.api.routes.common import api_router, protected
 from sphinxctl.api.schemas import WhoAmI
-from sphinxctl.auth import Claims, Permission
+from sphinxctl.auth import Claims, Permission, Role, permissions_of
 
 router = api_router("/auth", "auth")
+
+
+@functools.cache
+def _permissions(role: Role) -> list[str]:
+    """The role's permissions (a fixed table: worked out once per role)."""
+    return permissions_of(role)
 
 
 @router.get(
@@ -21,7 +29,7 @@ async def whoami(request: Request) -> Response:
     body = WhoAmI(
         subject=claims.sub,
         role=claims.role.value,
-        permissions=claims.permissions,
+        permissions=_permissions(claims.role),
         token_id=claims.jti,
         expires_at=claims.exp,
     )
