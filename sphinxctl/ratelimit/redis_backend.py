@@ -268,16 +268,29 @@ class RedisBackend:
             conn = await self._acquire(replies)
         else:
             conn.inflight += replies
+        if replies == 1:  # the hot path: one EVALSHA
+            future = conn.send_one(packed)
+            timer = asyncio.get_running_loop().call_later(
+                self._timeout, self._expire, conn, future, False
+            )
+            try:
+                return await future
+            finally:
+                timer.cancel()
+                future.cancel()  # no-op once answered; an unread reply is then skipped
+                if self._waiters:
+                    self._wake()
         futures = conn.send(packed, replies)
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(self._timeout, self._expire, conn, futures[-1], False)
+        timer = asyncio.get_running_loop().call_later(
+            self._timeout, self._expire, conn, futures[-1], False
+        )
         try:
             for future in futures:
                 reply = await future
         finally:
             timer.cancel()
             for future in futures:
-                future.cancel()  # no-op once answered; unread replies are then skipped
+                future.cancel()
             if self._waiters:
                 self._wake()
         return reply

@@ -129,6 +129,17 @@ class RespConnection(asyncio.Protocol):
         self._pending.extend(futures)
         return futures
 
+    def send_one(self, packed: bytes) -> asyncio.Future[Any]:
+        """send() of one command: the future of its reply."""
+        if self.closed:
+            raise self._down("the Redis connection is closed")
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(packed)
+        future = self._loop.create_future()
+        self._pending.append(future)
+        return future
+
     def close(self, exc: BaseException | None = None) -> None:
         """Abort the connection; every waiting command fails."""
         if self._transport is not None:
