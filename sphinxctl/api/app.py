@@ -63,6 +63,9 @@ def create_app(settings: Settings, project_root: Path, **overrides: Any) -> Fast
         openapi_url="/openapi.json" if docs else None,
         swagger_ui_oauth2_redirect_url=None,
         middleware=_middleware(settings, report_exception),
+        # Metrics are Prometheus (/metrics); no OpenTelemetry provider is configured, and
+        # FastAPI's hooks would look one up on every request (~15 us) to find none.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     app.state.verified_tokens = VerifiedTokens(services.keyset, settings.auth)

@@ -7,6 +7,7 @@ they appear (query strings, error messages, parameters).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -155,10 +156,26 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
             and self.level <= logging.INFO
         )
 
+    _flush_pending = False
+
     def write_line(self, line: str) -> None:
+        """Write one line now; flush at the end of the event loop's current turn, so the
+        lines of requests finishing together leave in one write (at once without a loop)."""
         with self.lock or contextlib.nullcontext():
             self.stream.write(line + self.terminator)
-            self.stream.flush()
+        if self._flush_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_pending = True
+        loop.call_soon(self._flush_turn)
+
+    def _flush_turn(self) -> None:
+        self._flush_pending = False
+        self.flush()
 
 
 _json_handler: JsonLinesHandler | None = None
@@ -193,10 +210,23 @@ def log_event(logger_name: str, event: str, *, level: int = logging.INFO, **fiel
         logger.log(level, event, extra={"fields": fields})
 
 
+def _buffered_stderr() -> Any:
+    """stderr, block-buffered (access lines are flushed once per event-loop turn), or
+    sys.stderr itself when it is not a file descriptor (a test runner's capture)."""
+    try:
+        descriptor = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.stderr
+    return open(  # lives as long as the process
+        descriptor, "w", buffering=1 << 16, encoding="utf-8", errors="backslashreplace",
+        closefd=False,
+    )  # fmt: skip
+
+
 def configure_logging(level: str = "info", stream: Any = None) -> None:
     """Send the API's loggers (and uvicorn's) to `stream` as JSON lines."""
     global _json_handler
-    handler = JsonLinesHandler(stream or sys.stderr)
+    handler = JsonLinesHandler(stream or _buffered_stderr())
     handler.setFormatter(JsonFormatter())
     _json_handler = handler
     for name in ("sphinxctl", "uvicorn", "uvicorn.error"):
