@@ -24,6 +24,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -96,7 +97,10 @@ def start(args: list[str], port: int, health: str = "/health") -> subprocess.Pop
     import httpx
 
     process = subprocess.Popen(
-        [sys.executable, __file__, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, __file__, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: stop() can kill it whole
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -107,6 +111,25 @@ def start(args: list[str], port: int, health: str = "/health") -> subprocess.Pop
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"server {args} did not start")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of process `pid` so far (/proc/<pid>/stat)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """SIGTERM, then SIGKILL (the process group's workers too) if it lingers: a loaded
+    machine can stretch a graceful shutdown past any wait worth making."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=grace)
 
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -207,6 +230,7 @@ def workers_scaling(tmp: Path, config_dir: Path, token: str, seconds: float) -> 
              "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level",
              "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp,
+            start_new_session=True,
         )  # fmt: skip
         try:
             _wait(port)
@@ -215,8 +239,7 @@ def workers_scaling(tmp: Path, config_dir: Path, token: str, seconds: float) -> 
             wrk(url, 1, 64, auth)  # warm every worker
             results[workers] = wrk(url, seconds, 64, auth)["rps"]
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            stop(process, 30)
     return results
 
 
@@ -268,8 +291,7 @@ def chain_routes(seconds: float) -> dict[str, dict[str, float]]:
                     results[name] = wrk(url, seconds, 16, auth)
                 return results
             finally:
-                server.terminate()
-                server.wait(timeout=15)
+                stop(server)
         finally:
             devnet.destroy()
 
@@ -319,25 +341,40 @@ def main() -> None:
             wrk(url, 1, args.connections, headers)  # warm-up: connections, caches, script
         redis.command("CONFIG", "RESETSTAT")
         whoami_requests = 0.0
+        pids = dict(zip(targets, [s.pid for s in servers] + [servers[-1].pid], strict=True))
+        redis_pid = redis.process.pid if redis.process is not None else None
         for _ in range(args.rounds):
             for name, (url, headers) in targets.items():
+                server_cpu, redis_cpu = cpu_seconds(pids[name]), cpu_seconds(redis_pid)
                 run = wrk(url, args.seconds, args.connections, headers)
+                requests = max(1.0, run["requests"])
+                run["server_us"] = (cpu_seconds(pids[name]) - server_cpu) / requests * 1e6
+                run["redis_us"] = (cpu_seconds(redis_pid) - redis_cpu) / requests * 1e6
                 results.setdefault(name, []).append(run)
                 if name == "sphinx whoami":
                     whoami_requests += run["requests"]
         calls = _commandstats(redis)
+        fallbacks = _backend_errors(ports["sphinx"])
         for server in servers:
-            server.terminate()
-            server.wait(timeout=15)
+            stop(server)
         servers.clear()
         scaling = workers_scaling(tmp, config_dir, token, args.seconds)
     finally:
         for server in servers:
-            server.terminate()
-            server.wait(timeout=15)
+            stop(server)
         redis.destroy()
         shutil.rmtree(tmp, ignore_errors=True)
-    report(results, args, calls, whoami_requests, access_log_cost(), scaling)
+    report(results, args, calls, whoami_requests, access_log_cost(), scaling, fallbacks)
+
+
+def _backend_errors(port: int) -> float:
+    """sphinxos_rate_limit_backend_errors_total of the sphinx server: 0 means every whoami
+    was decided by Redis (no request took the cheaper local fallback)."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    found = re.search(r"^sphinxos_rate_limit_backend_errors_total\s+([\d.e+]+)$", text, re.M)
+    return float(found.group(1)) if found else float("nan")
 
 
 def _commandstats(redis: Any) -> dict[str, int]:
@@ -356,6 +393,7 @@ def report(
     whoami_requests: float,
     log_cost: tuple[float, float],
     scaling: dict[int, float],
+    fallbacks: float,
 ) -> None:
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in results[name])
@@ -364,13 +402,17 @@ def report(
         f"wrk -t1 -c{args.connections} -d{args.seconds:g}s --latency, {args.rounds} alternating "
         "rounds, median; one uvicorn worker each (uvloop + httptools)"
     )
-    print(f"{'target':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'wrk CPU':>9}{'non-2xx':>9}")
+    print(
+        f"{'target':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'wrk CPU':>9}{'non-2xx':>9}"
+        f"{'CPU us/req':>12}{'+Redis':>8}"
+    )
     for name in results:
         cpu_share = median(name, "cpu") / args.seconds
         bad = sum(r["non2xx"] + r["socket_errors"] for r in results[name])
         print(
             f"{name:<16}{median(name, 'rps'):>10,.0f}{median(name, 'p50'):>9.2f}"
             f"{median(name, 'p99'):>9.2f}{cpu_share:>8.0%}{bad:>9.0f}"
+            f"{median(name, 'server_us'):>12.0f}{median(name, 'redis_us'):>8.0f}"
         )
     ceiling, base = median("ceiling", "rps"), median("baseline", "rps")
     whoami = median("sphinx whoami", "rps")
@@ -381,10 +423,14 @@ def report(
     throughput = whoami / base
     latency = median("sphinx whoami", "p99") / median("baseline", "p99")
     health = median("sphinx /health", "rps") / base
+    pairs = list(zip(results["sphinx whoami"], results["baseline"], strict=True))
+    round_rps = statistics.median(w["rps"] / b["rps"] for w, b in pairs)
+    round_p99 = statistics.median(w["p99"] / b["p99"] for w, b in pairs)
     print(
         f"whoami / bare FastAPI: throughput {throughput:.2f}x (goal >= 0.5x), "
         f"p99 {latency:.2f}x (goal <= 2x); sphinx /health {health:.2f}x"
     )
+    print(f"  per round (adjacent runs, median): throughput {round_rps:.2f}x, p99 {round_p99:.2f}x")
     # Commands run inside scripts are counted by commandstats too; EVAL is the replica
     # heartbeat (every redis.heartbeat_seconds, not per request).
     inside = {"exists", "time", "hmget", "hset", "pexpire", "zadd", "zcard", "zremrangebyscore"}
@@ -399,6 +445,10 @@ def report(
         f"redis commands per whoami request: {per_request:.2f} "
         f"({evalsha:,} EVALSHA for {whoami_requests:,.0f} requests; other client commands: "
         f"{others or 'none'}; heartbeat EVALs in the run: {calls.get('eval', 0)})"
+    )
+    print(
+        f"rate-limit backend errors during the rounds: {fallbacks:.0f} "
+        "(0: every decision came from Redis, none from the local fallback)"
     )
     before, after = log_cost
     print(

@@ -1,8 +1,9 @@
 """Rate-limit decisions per second under 64 concurrent callers, against the `limits` library's
 async strategy under the same load, on the same private redis-server in the same run.
 
-  decide    RateLimiter(RedisBackend) on one shared backend: its bounded pool (redis
-            max_connections, 32 by default) serves all 64 callers, one EVALSHA per decision;
+  decide    RateLimiter(RedisBackend) on one shared backend: its pipelined connections
+            (64 commands in flight each, at most redis.max_connections) serve all 64
+            callers, one EVALSHA per decision;
   limits    limits.aio's MovingWindowRateLimiter `hit` (also one script per hit) on its async
             redis storage (redis-py's shared pool, unbounded: it opens one connection per
             concurrent caller);

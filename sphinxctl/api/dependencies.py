@@ -18,9 +18,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from sphinxctl import metrics
 from sphinxctl.api.errors import ApiProblem
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from sphinxctl.ratelimit import Decision
 
 _UNSET = object()
+AUTHORIZATION = "authorization"  # key in scope["state"]: the header's value (middleware)
+PERMISSION_KEY = "x-required-permission"
 bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
@@ -42,20 +44,22 @@ bearer_scheme = HTTPBearer(
 
 
 def get_services(request: Request) -> ApiServices:
-    services: ApiServices = request.app.state.services
+    services: ApiServices = request.scope["app"].state.services
     return services
 
 
 def _verified_tokens(request: Request) -> VerifiedTokens:
-    tokens: VerifiedTokens = request.app.state.verified_tokens
+    tokens: VerifiedTokens = request.scope["app"].state.verified_tokens
     return tokens
 
 
 def _bearer(request: Request) -> str | None:
     """The bearer token of the request (None without one); a malformed header is remembered
-    as the rejection."""
-    header = request.headers.get("authorization")
-    if not header:
+    as the rejection. The request middleware has found the header already (AUTHORIZATION)."""
+    state = request.scope.get("state")
+    found = state.get(AUTHORIZATION, _UNSET) if isinstance(state, dict) else _UNSET
+    header = request.headers.get("authorization") if found is _UNSET else found
+    if not isinstance(header, str) or not header:
         return None
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -154,14 +158,21 @@ async def authenticate(request: Request) -> Claims | None:
     return _accept(request, claims)
 
 
-async def admit(request: Request, permission: Permission | None) -> Decision:
-    """Authenticate, rate-limit and authorize one /api/v1 request (see the module docstring)."""
+async def admit(
+    request: Request, permission: Permission | None, route: str | None = None
+) -> Decision:
+    """Authenticate, rate-limit and authorize one /api/v1 request (see the module docstring).
+
+    `route` is the rate-limit route key (`GET /api/v1/...` with the path template); the
+    guarded route passes it, computed once."""
     services = get_services(request)
+    if route is None:
+        route = f"{request.method} {route_template(request.scope)}"
     token = _bearer(request)
     claims = _signed_claims(request, token)
-    in_limiter = bool(request.app.state.revocation_in_limiter)
+    in_limiter = bool(request.scope["app"].state.revocation_in_limiter)
     jti = claims.jti if claims is not None and in_limiter else None
-    decision = await _decide(request, services, claims, jti)
+    decision = await _decide(request, services, route, claims, jti)
     if claims is not None and token is not None:
         revoked = decision.revoked
         if revoked is None:
@@ -177,7 +188,7 @@ async def admit(request: Request, permission: Permission | None) -> Decision:
         if revoked is not False:
             if revoked:
                 _refuse(request, _revoked(claims))
-                decision = await _decide(request, services, None, None)
+                decision = await _decide(request, services, route, None, None)
             claims = None
     _accept(request, claims)
     _raise_if_limited(request, decision)
@@ -187,21 +198,22 @@ async def admit(request: Request, permission: Permission | None) -> Decision:
 
 
 async def _decide(
-    request: Request, services: ApiServices, claims: Claims | None, jti: str | None
+    request: Request, services: ApiServices, route: str, claims: Claims | None, jti: str | None
 ) -> Decision:
+    if claims is not None:  # the subject's bucket: no address to work out
+        key = f"sub:{claims.sub}"
+        return await services.limiter.decide_request(route, claims.role.value, key, jti=jti)
     from sphinxctl.ratelimit import client_key
 
     api = services.settings.api
     client = request.client
     key = client_key(
-        claims.sub if claims else None,
+        None,
         client.host if client else None,
         request.headers.getlist("x-forwarded-for"),
         api.trusted_proxies,
     )
-    route = f"{request.method} {route_template(request.scope)}"
-    role = claims.role.value if claims else None
-    return await services.limiter.decide_request(route, role, key, jti=jti)
+    return await services.limiter.decide_request(route, None, key, jti=jti)
 
 
 def rate_limit_headers(decision: Decision) -> dict[str, str]:
@@ -209,6 +221,15 @@ def rate_limit_headers(decision: Decision) -> dict[str, str]:
         "RateLimit-Limit": str(decision.limit),
         "RateLimit-Remaining": str(max(0, math.floor(decision.remaining))),
     }
+
+
+def rate_limit_raw_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+    """rate_limit_headers as ASGI header pairs (appended to a response without a lookup)."""
+    remaining = max(0, math.floor(decision.remaining))
+    return [
+        (b"ratelimit-limit", str(decision.limit).encode()),
+        (b"ratelimit-remaining", str(remaining).encode()),
+    ]
 
 
 def _raise_if_limited(request: Request, decision: Decision) -> None:
@@ -245,16 +266,29 @@ def _authorize(request: Request, claims: Claims | None, permission: Permission) 
     return claims
 
 
+def admitted_claims(request: Request) -> Claims:
+    """The claims `admit` accepted for this request (a guarded route's handler reads them
+    without a dependency; `admit` has enforced the route's permission). 401 without."""
+    state = request.scope.get("state")
+    claims = state.get("claims") if isinstance(state, dict) else None
+    if not isinstance(claims, Claims):
+        raise _unauthorized(getattr(request.state, "auth_error", None))
+    return claims
+
+
 def require(permission: Permission) -> Callable[..., Awaitable[Claims]]:
     """A dependency admitting tokens whose role grants `permission` (401 / 403 otherwise).
 
-    On /api/v1 routes `admit` has already decided; this returns its claims."""
+    On /api/v1 routes `admit` has already decided; this returns its claims. It resolves no
+    sub-dependency (each costs FastAPI ~10 us a request): the bearer scheme is documented in
+    the OpenAPI schema by `document_security`."""
 
-    async def dependency(
-        request: Request,
-        _credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
-    ) -> Claims:
-        return _authorize(request, await authenticate(request), permission)
+    async def dependency(request: Request) -> Claims:
+        state = request.scope.get("state")
+        claims = state.get("claims", _UNSET) if isinstance(state, dict) else _UNSET
+        if claims is _UNSET:  # not behind a guarded route: authenticate here
+            claims = await authenticate(request)
+        return _authorize(request, claims if isinstance(claims, Claims) else None, permission)
 
     dependency.__name__ = f"require_{permission.name}"
     return dependency
@@ -280,9 +314,21 @@ def _unauthorized(error: TokenRejected | None) -> ApiProblem:
     )
 
 
+def document_security(schema: dict[str, Any]) -> None:
+    """The bearer scheme in the OpenAPI schema, required by every operation that names a
+    permission (what `Depends(bearer_scheme)` in `require` would have written)."""
+    components = schema.setdefault("components", {})
+    scheme = bearer_scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    components.setdefault("securitySchemes", {})[bearer_scheme.scheme_name] = scheme
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and operation.get(PERMISSION_KEY):
+                operation.setdefault("security", [{bearer_scheme.scheme_name: []}])
+
+
 async def reject_unknown_query(request: Request) -> None:
     """Allow-list query parameters: any the operation does not document is a 422."""
-    if not request.query_params:
+    if not request.scope.get("query_string") or not request.query_params:
         return
     declared = _declared_queries(request.app)
     allowed = declared.get((request.method, route_template(request.scope)), frozenset())

@@ -7,6 +7,8 @@ they appear (query strings, error messages, parameters).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -73,7 +75,10 @@ def redact_query(query: str) -> str:
 def might_hold_secret(text: str) -> bool:
     """A cheap pre-check: False means redact_text would change nothing (no JWT, no bearer
     credential, nothing 64 characters long), so the regex can be skipped."""
-    return len(text) >= 64 or "eyJ" in text or "earer" in text.lower()
+    return len(text) >= 64 or _MAYBE_SECRET.search(text) is not None
+
+
+_MAYBE_SECRET = re.compile(r"eyJ|earer", re.IGNORECASE)
 
 
 def scrub(text: str) -> str:
@@ -105,24 +110,77 @@ def access_line(fields: dict[str, Any]) -> None:
     The caller passes values that are safe already (route templates, numbers, enums) or were
     scrubbed; nothing is walked or matched again. About a quarter of what log_event costs per
     line (bench/bench_api.py prints both)."""
-    logger = logging.getLogger(ACCESS_LOGGER)
+    logger = _access_logger
     if not logger.isEnabledFor(logging.INFO):
         return
     now = time.time()
-    line = {
-        "ts": _timestamp(now),
-        "level": "info",
-        "logger": ACCESS_LOGGER,
-        "event": "request",
-        **fields,
-    }
+    line = _dumps(
+        {
+            "ts": _timestamp(now),
+            "level": "info",
+            "logger": ACCESS_LOGGER,
+            "event": "request",
+            **fields,
+        }
+    )
+    handler = _json_handler
+    if handler is not None and handler.sole_sink_of(logger):
+        handler.write_line(line)  # what logger.handle would do, without a LogRecord
+        return
     record = logger.makeRecord(ACCESS_LOGGER, logging.INFO, "", 0, "request", (), None)
     record.created = now
-    record.json_line = _dumps(line)
+    record.json_line = line
     logger.handle(record)
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_access_logger = logging.getLogger(ACCESS_LOGGER)
+_parent_logger = logging.getLogger("sphinxctl")
+
+
+class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The stream handler `configure_logging` installs; access lines are written to it
+    directly (see `sole_sink_of`)."""
+
+    def sole_sink_of(self, logger: logging.Logger) -> bool:
+        """True when this handler is the only place `logger`'s records go and keeps them
+        all: the logging call chain would end in `emit` here anyway."""
+        current: logging.Logger | None = logger
+        while current is not _parent_logger:
+            if current is None or current.handlers or current.filters or not current.propagate:
+                return False
+            current = current.parent
+        return (
+            _parent_logger.handlers == [self]
+            and not _parent_logger.filters
+            and not _parent_logger.propagate
+            and not self.filters
+            and self.level <= logging.INFO
+        )
+
+    _flush_pending = False
+
+    def write_line(self, line: str) -> None:
+        """Write one line now; flush at the end of the event loop's current turn, so the
+        lines of requests finishing together leave in one write (at once without a loop)."""
+        with self.lock or contextlib.nullcontext():
+            self.stream.write(line + self.terminator)
+        if self._flush_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_pending = True
+        loop.call_soon(self._flush_turn)
+
+    def _flush_turn(self) -> None:
+        self._flush_pending = False
+        self.flush()
+
+
+_json_handler: JsonLinesHandler | None = None
 
 
 class JsonFormatter(logging.Formatter):
@@ -147,10 +205,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, separators=(",", ":"))
 
 
+def _buffered_stderr() -> Any:
+    """stderr, block-buffered (access lines are flushed once per event-loop turn), or
+    sys.stderr itself when it is not a file descriptor (a test runner's capture)."""
+    try:
+        descriptor = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.stderr
+    return open(  # lives as long as the process
+        descriptor, "w", buffering=1 << 16, encoding="utf-8", errors="backslashreplace",
+        closefd=False,
+    )  # fmt: skip
+
+
 def configure_logging(level: str = "info", stream: Any = None) -> None:
     """Send the API's loggers (and uvicorn's) to `stream` as JSON lines."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    global _json_handler
+    handler = JsonLinesHandler(stream or _buffered_stderr())
     handler.setFormatter(JsonFormatter())
+    _json_handler = handler
     for name in ("sphinxctl", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]

@@ -8,8 +8,10 @@ refuses bodies above the configured size with 413, whether declared or streamed.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 from sphinxctl import metrics
 from sphinxctl.api.errors import problem_body
@@ -30,7 +33,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UNMATCHED_ROUTE = "<unmatched>"
 MAX_CACHED_SERIES = 2048
-_CONVERTOR = re.compile(r"\{(\w+):\w+\}")
+CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 _FRAMEWORK_PATHS = _DOCS_PATHS | {"/openapi.json"}
@@ -48,6 +51,7 @@ _SECURITY_HEADERS = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"geolocation=(), camera=(), microphone=()"),
 )
+_SECURITY_NAMES = frozenset(name for name, _ in _SECURITY_HEADERS)
 
 
 def route_template(scope: Scope) -> str:
@@ -61,7 +65,15 @@ def route_template(scope: Scope) -> str:
         # FastAPI's own pages (/docs, /openapi.json) are fixed paths outside the router.
         raw = scope.get("path")
         return raw if raw in _FRAMEWORK_PATHS else UNMATCHED_ROUTE
-    return _CONVERTOR.sub(r"{\1}", path) if ":" in path else path
+    if ":" not in path:
+        return path
+    template = _TEMPLATES.get(path)
+    if template is None:  # one per route: bounded by the app's routes
+        template = _TEMPLATES[path] = CONVERTOR.sub(r"{\1}", path)
+    return template
+
+
+_TEMPLATES: dict[str, str] = {}
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -97,9 +109,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id, credentials = _scan_headers(scope)
+        request_id, credentials, authorization, agent = _scan_headers(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        state["authorization"] = authorization  # dependencies.AUTHORIZATION: not read again
         path = scope.get("path", "")
 
         status = 500
@@ -110,12 +123,15 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 status = int(message["status"])
-                headers = list(message.get("headers", []))
+                headers = list(message.get("headers", ()))
                 names = {name.lower() for name, _ in headers}
                 headers.append((b"x-request-id", request_id.encode()))
                 elapsed_ms = (time.perf_counter() - start) * 1000
                 headers.append((b"server-timing", f"app;dur={elapsed_ms:.2f}".encode()))
-                headers.extend(h for h in _SECURITY_HEADERS if h[0] not in names)
+                if names.isdisjoint(_SECURITY_NAMES):
+                    headers.extend(_SECURITY_HEADERS)
+                else:
+                    headers.extend(h for h in _SECURITY_HEADERS if h[0] not in names)
                 if b"content-security-policy" not in names:
                     csp = _DOCS_CSP if path in _DOCS_PATHS else _API_CSP
                     headers.append((b"content-security-policy", csp))
@@ -147,10 +163,16 @@ class RequestContextMiddleware:
                 )
                 await send_json(send_wrapper, 500, body)
         finally:
-            self._record(scope, state, status, time.perf_counter() - start, request_id)
+            self._record(scope, state, status, time.perf_counter() - start, request_id, agent)
 
     def _record(
-        self, scope: Scope, state: Any, status: int, seconds: float, request_id: str
+        self,
+        scope: Scope,
+        state: Any,
+        status: int,
+        seconds: float,
+        request_id: str,
+        agent: str | None,
     ) -> None:
         route = route_template(scope)
         method = scope.get("method", "")
@@ -173,7 +195,6 @@ class RequestContextMiddleware:
         query = scope.get("query_string", b"")
         sub = getattr(principal, "sub", None)
         role = getattr(principal, "role", None)
-        agent = _header(scope, b"user-agent")
         access_line(
             {
                 "request_id": request_id,
@@ -189,6 +210,32 @@ class RequestContextMiddleware:
                 "user_agent": scrub(agent) if agent is not None else None,
             }
         )
+
+
+class OriginAwareCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, which for a request without an Origin header (no
+    browser's cross-origin call: most API traffic) only adds `Vary: Origin`; that case is
+    done here without building its header views per request."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or any(k.lower() == b"origin" for k, _ in scope["headers"]):
+            await super().__call__(scope, receive, send)
+            return
+
+        async def send_vary(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = _add_vary_origin(message.get("headers", ()))
+            await send(message)
+
+        await self.app(scope, receive, send_vary)
+
+
+def _add_vary_origin(headers: Any) -> list[tuple[bytes, bytes]]:
+    """The headers with `Origin` appended to Vary, as CORSMiddleware.send writes it."""
+    vary = [value for key, value in headers if key.lower() == b"vary"]
+    rest = [(key, value) for key, value in headers if key.lower() != b"vary"]
+    rest.append((b"vary", b", ".join([*vary, b"Origin"])))
+    return rest
 
 
 class BodyTooLarge(HTTPException):
@@ -210,7 +257,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared, chunked = _framing(scope)
+        if declared is None and not chunked:  # neither length nor chunks: HTTP/1.1, no body
+            await self.app(scope, receive, send)
+            return
         if declared is not None and (
             not declared.isdigit() or len(declared) > 18 or int(declared) > self.max_bytes
         ):
@@ -260,19 +310,56 @@ async def _refuse_repeated_credentials(send: Send, request_id: str) -> None:
     await send_json(send, 400, body)
 
 
-def _scan_headers(scope: Scope) -> tuple[str, int]:
-    """(request id: the client's when well-formed, else a new one; Authorization count)."""
+def _scan_headers(scope: Scope) -> tuple[str, int, str | None, str | None]:
+    """(request id: the client's when well-formed, else a new one; Authorization count; the
+    Authorization header's value; the User-Agent), in one pass over the headers."""
     request_id = None
     authorizations = 0
+    authorization = agent = None
     for key, value in scope.get("headers", ()):
         key = key.lower()
         if key == b"authorization":
             authorizations += 1
+            authorization = value.decode("latin-1")
+        elif key == b"user-agent" and agent is None:
+            agent = value.decode("latin-1")
         elif key == b"x-request-id" and request_id is None:
             text = value.decode("latin-1")
             if _REQUEST_ID.match(text):
                 request_id = text
-    return request_id or uuid.uuid4().hex, authorizations
+    return request_id or _new_request_id(), authorizations, authorization, agent
+
+
+class _RequestIds:
+    """New request ids: 32 hex digits, a random per-process prefix and a counter (unique
+    without a urandom call per request; ids identify requests, they are not secrets)."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._prefix = ""
+        self._count = itertools.count()
+
+    def __call__(self) -> str:
+        pid = os.getpid()
+        if pid != self._pid:  # a forked worker must not repeat its parent's ids
+            self._pid, self._prefix = pid, uuid.uuid4().hex[:16]
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+_new_request_id = _RequestIds()
+
+
+def _framing(scope: Scope) -> tuple[str | None, bool]:
+    """(the first Content-Length header's value, whether Transfer-Encoding is present)."""
+    declared = None
+    chunked = False
+    for key, value in scope.get("headers", ()):
+        key = key.lower()
+        if key == b"content-length" and declared is None:
+            declared = value.decode("latin-1")
+        elif key == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

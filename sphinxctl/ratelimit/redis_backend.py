@@ -10,27 +10,28 @@ one atomic call. Keys are hash-tagged (`sphinx:rl:{<key>}`) so a Redis Cluster p
 bucket on one slot. The script is sent by SHA; after a server restart or SCRIPT FLUSH the
 NOSCRIPT reply is answered once with EVAL (which also caches the script again).
 
-The hot path is lean on purpose: the command is pre-encoded, written on an idle redis-py
-connection kept by the backend (not the client's pool with its locks and per-command
-instrumentation) and answered by a single integer within the timeout (a reply that arrived
-in time but was not yet read by a busy event loop still counts). At most `max_connections`
-connections exist; further callers queue for one (the timeout starts once they have it), so a
-burst waits instead of failing, and a new connection that cannot be opened while others work
-sends its caller to the queue too. A connection that fails is
-dropped together with every idle one (after an outage they are all dead), callers queued at
-that moment fail at once instead of each waiting out its own timeout, and the next decision
-connects afresh — that is how the backend reconnects when Redis returns.
+The hot path is lean on purpose: the command is pre-encoded and sent on a pipelining
+connection of our own (resp.py: commands issued in the same event-loop turn share one socket
+write, replies are parsed from one read), answered by a single integer within the timeout (a
+reply that arrived in time but was not yet read by a busy event loop still counts). Each
+connection carries at most `pipeline_depth` commands in flight; then another is opened, up to
+`max_connections`; further callers queue for a free slot (the timeout starts once they have
+one), so a burst waits instead of failing, and a new connection that cannot be opened while
+others work sends its caller to the queue too. A command that times out or fails closes every
+connection (after an outage they are all dead): the commands in flight and the queued callers
+fail at once instead of each waiting out its own timeout, and the next decision connects
+afresh — that is how the backend reconnects when Redis returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import hashlib
 from typing import TYPE_CHECKING, Any
 
 from sphinxctl.ratelimit.bucket import Decision, check_cost
+from sphinxctl.ratelimit.resp import RespConnection, open_connection
 from sphinxctl.settings.sections import RateLimitRule
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ REVOKED_PREFIX = "sphinx:revoked:"  # the key auth.revocation writes
 REPLICAS_KEY = "sphinx:replicas"
 MAX_KEY_CHARS = 200
 DEFAULT_MAX_CONNECTIONS = 32
+PIPELINE_DEPTH = 64  # commands in flight per connection before another one is opened
 
 # KEYS[1] bucket; ARGV capacity, refill per second, cost. State: t = tokens, s/u = the server
 # TIME (seconds, microseconds) of the last take. The reply is ONE integer (the cheapest reply
@@ -173,23 +175,24 @@ class RedisBackend:
     checks_revocation = True  # decide(..., jti=) looks the token up in the same script
 
     def __init__(
-        self, url: str, *, timeout: float = 0.5, max_connections: int = DEFAULT_MAX_CONNECTIONS
+        self,
+        url: str,
+        *,
+        timeout: float = 0.5,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        pipeline_depth: int = PIPELINE_DEPTH,
     ) -> None:
-        from redis.asyncio.connection import ConnectionPool
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import NoScriptError, RedisError
 
-        # The pool is only a connection factory here (URL parsing, AUTH, SELECT, TLS).
-        self._factory = ConnectionPool.from_url(
-            url, socket_timeout=None, socket_connect_timeout=timeout
-        )
+        self._url = url
         self._timeout = timeout
         self.max_connections = max(1, max_connections)
+        self.pipeline_depth = max(1, pipeline_depth)
         self._connect_timeout = max(1.0, 2 * timeout)
-        self._open = 0  # connections that exist (idle, in use, or being opened)
-        self._connecting = 0
-        self._idle: list[Any] = []
-        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self._conns: list[RespConnection] = []
+        self._connecting = False
+        self._waiters: collections.deque[asyncio.Future[RespConnection]] = collections.deque()
         self._noscript = NoScriptError
         self._down = RedisConnectionError
         self._tails: dict[tuple[int, float], bytes] = {}
@@ -258,61 +261,94 @@ class RedisBackend:
         return int(await self._call(packed))
 
     async def _call(self, packed: bytes, replies: int = 1) -> Any:
-        conn = await self._acquire()
+        """Send `packed` (`replies` commands) on a connection with room in its pipeline;
+        the last reply. Each reply is due within the timeout (see `_expire`)."""
+        conn = self._free_connection()
+        if conn is None:
+            conn = await self._acquire(replies)
+        else:
+            conn.inflight += replies
+        if replies == 1:  # the hot path: one EVALSHA
+            future = conn.send_one(packed)
+            timer = asyncio.get_running_loop().call_later(
+                self._timeout, self._expire, conn, future, False
+            )
+            try:
+                return await future
+            finally:
+                timer.cancel()
+                future.cancel()  # no-op once answered; an unread reply is then skipped
+                if self._waiters:
+                    self._wake()
+        futures = conn.send(packed, replies)
+        timer = asyncio.get_running_loop().call_later(
+            self._timeout, self._expire, conn, futures[-1], False
+        )
         try:
-            await conn.send_packed_command(packed, check_health=False)
-            reply = await self._read(conn)
-            for _ in range(replies - 1):
-                reply = await self._read(conn)
-        except self._noscript:
-            self._release(conn)
-            raise
-        except BaseException as exc:
-            await self._drop(conn, exc)
-            raise
-        self._release(conn)
+            for future in futures:
+                reply = await future
+        finally:
+            timer.cancel()
+            for future in futures:
+                future.cancel()
+            if self._waiters:
+                self._wake()
         return reply
 
-    async def _acquire(self) -> Any:
-        """An idle connection, else a new one (up to max_connections), else the next one
-        released (queued, first come first served)."""
-        if self._idle:
-            return self._idle.pop()
-        if self._open < self.max_connections:
-            self._open += 1
-            self._connecting += 1
-            conn = self._factory.make_connection()
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (at most max_connections)."""
+        return len(self._conns)
+
+    def _free_connection(self) -> RespConnection | None:
+        """The first open connection with room in its pipeline (so that, while one
+        suffices, every command shares its writes and reads)."""
+        for conn in self._conns:
+            if conn.inflight < self.pipeline_depth:
+                return conn
+        return None
+
+    async def _acquire(self, slots: int) -> RespConnection:
+        """A connection with `slots` reserved: a new one (up to max_connections, one
+        opening at a time), else the next one to free room (queued, first come first
+        served)."""
+        if len(self._conns) < self.max_connections and not self._connecting:
+            self._connecting = True
             try:
-                async with asyncio.timeout(self._connect_timeout):
-                    await conn.connect()
+                conn = await open_connection(self._url, self._connect_timeout, self._lost)
             except BaseException as exc:
-                self._open -= 1
-                self._connecting -= 1
-                with contextlib.suppress(Exception):
-                    await conn.disconnect(nowait=True)
-                if self._open - self._connecting == 0:  # nothing established to wait for
+                self._connecting = False
+                if not self._conns:  # nothing established to wait for
                     self._fail_waiters(exc)
                     raise
                 # Others work (a busy loop can time a connect out): queue for one of them.
             else:
-                self._connecting -= 1
+                self._connecting = False
+                self._conns.append(conn)
+                conn.inflight += slots
+                self._wake()
                 return conn
-        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[RespConnection] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            return await waiter
+            conn = await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self._release(waiter.result())
+                waiter.result().inflight -= 1  # hand back the slot reserved for us
             raise
+        conn.inflight += slots - 1  # one slot was reserved by _wake
+        return conn
 
-    def _release(self, conn: Any) -> None:
+    def _wake(self) -> None:
+        """Hand free pipeline slots to queued callers (one reserved slot each)."""
         while self._waiters:
+            conn = self._free_connection()
+            if conn is None:
+                return
             waiter = self._waiters.popleft()
             if not waiter.done():
+                conn.inflight += 1
                 waiter.set_result(conn)
-                return
-        self._idle.append(conn)
 
     def _fail_waiters(self, exc: BaseException) -> None:
         waiters, self._waiters = self._waiters, collections.deque()
@@ -320,36 +356,38 @@ class RedisBackend:
             if not waiter.done():
                 waiter.set_exception(self._down(f"Redis failed: {type(exc).__name__}"))
 
-    async def _drop(self, conn: Any, exc: BaseException) -> None:
-        """A command failed: drop its connection and every idle one (after an outage they
-        are all dead), and fail the queued callers at once rather than one timeout each."""
-        stale, self._idle = [conn, *self._idle], []
-        self._open -= len(stale)
-        self._fail_waiters(exc)
-        for each in stale:
-            with contextlib.suppress(Exception):  # already broken: nothing left to clean up
-                await each.disconnect(nowait=True)
+    def _expire(self, conn: RespConnection, future: asyncio.Future[Any], last: bool) -> None:
+        """The timeout passed without a reply. A busy event loop can run this timer before
+        it reads a reply that arrived in time: the first expiry waits one more loop turn
+        (a 0 s timer runs after the next I/O poll); a reply found by then is used."""
+        if future.done():
+            return
+        if not last:
+            asyncio.get_running_loop().call_later(0, self._expire, conn, future, True)
+            return
+        self._drop(TimeoutError(f"Redis did not answer within {self._timeout} s"))
 
-    async def _read(self, conn: Any) -> Any:
-        """One reply within the timeout. A busy event loop (a burst of requests in this
-        process) can run the timer before it reads a reply that arrived in time: after the
-        timeout, one more loop turn reads the socket, and a reply found then is used."""
-        reply = await conn.read_response(timeout=self._timeout, disconnect_on_error=False)
-        if reply is None:  # redis-py's "timed out, may be retried"; our replies are never nil
-            await asyncio.sleep(0)
-            if not await conn.can_read_destructive():
-                raise TimeoutError(f"Redis did not answer within {self._timeout} s")
-            reply = await conn.read_response(timeout=self._timeout, disconnect_on_error=False)
-            if reply is None:
-                raise TimeoutError(f"Redis did not answer within {self._timeout} s")
-        return reply
+    def _drop(self, exc: BaseException) -> None:
+        """A command failed: close every connection (after an outage they are all dead),
+        which fails the commands waiting on them, and the queued callers, at once rather
+        than one timeout each. The next command connects afresh."""
+        conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close(exc)
+        self._fail_waiters(exc)
+
+    def _lost(self, conn: RespConnection) -> None:
+        """A connection closed (Redis went away, or _drop): forget it."""
+        if conn in self._conns:
+            self._conns.remove(conn)
+            if not self._conns:
+                self._fail_waiters(self._down("Redis closed the connection"))
 
     async def ping(self) -> bool:
         """One PING through the same connections (health checks)."""
         return bool(await self._call(b"*1\r\n$4\r\nPING\r\n"))
 
     async def aclose(self) -> None:
-        idle, self._idle = self._idle, []
-        self._open -= len(idle)
-        for conn in idle:
-            await conn.disconnect()
+        conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()

@@ -3,18 +3,24 @@ metadata of protected routes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, cast, get_type_hints
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.routing import APIRoute
 from starlette.convertors import Convertor, register_url_convertor
 
-from sphinxctl.api.dependencies import admit, rate_limit_headers, reject_unknown_query
+from sphinxctl.api.dependencies import (
+    PERMISSION_KEY,
+    admit,
+    rate_limit_raw_headers,
+    reject_unknown_query,
+)
 from sphinxctl.api.errors import NOT_FOUND, PROTECTED, UNAVAILABLE
+from sphinxctl.api.middleware import CONVERTOR
 from sphinxctl.auth import Permission
 
-PERMISSION_KEY = "x-required-permission"
 API_PREFIX = "/api/v1"
 UINT256_MAX_DIGITS = 78  # len(str(2**256 - 1))
 
@@ -36,21 +42,52 @@ register_url_convertor("uint256", Uint256Convertor())
 
 
 class GuardedRoute(APIRoute):
-    """A route that authenticates, rate-limits and authorizes (dependencies.admit) before
-    FastAPI reads its body or validates its parameters; adds the RateLimit-* headers."""
+    """A route that authenticates, rate-limits and authorizes (dependencies.admit), then
+    refuses undocumented query parameters, before FastAPI reads its body or validates its
+    parameters; adds the RateLimit-* headers."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = _direct_handler(self) or super().get_route_handler()
         required = (self.openapi_extra or {}).get(PERMISSION_KEY)
         permission = Permission(required) if required is not None else None
+        template = CONVERTOR.sub(r"{\1}", self.path)
+        limit_keys = {method: f"{method} {template}" for method in self.methods or ()}
 
         async def guarded(request: Request) -> Response:
-            decision = await admit(request, permission)
+            method = request.scope["method"]
+            decision = await admit(request, permission, limit_keys.get(method))
+            await reject_unknown_query(request)
             response = await handler(request)
-            response.headers.update(rate_limit_headers(decision))
+            response.raw_headers.extend(rate_limit_raw_headers(decision))
             return response
 
         return guarded
+
+
+def _direct_handler(route: APIRoute) -> Callable[[Request], Awaitable[Response]] | None:
+    """The endpoint itself when it takes only the request and returns a Response: FastAPI
+    would have nothing to resolve, validate or serialize for it, so it is called directly
+    (its documented response model stays in the OpenAPI schema)."""
+    dependant = route.dependant
+    if (
+        dependant.request_param_name is None
+        or dependant.path_params
+        or dependant.query_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+        or dependant.dependencies
+        or dependant.background_tasks_param_name
+        or dependant.response_param_name
+        or not inspect.iscoroutinefunction(route.endpoint)
+        or len(inspect.signature(route.endpoint).parameters) != 1
+    ):
+        return None
+    returns = get_type_hints(route.endpoint).get("return")
+    if not (isinstance(returns, type) and issubclass(returns, Response)):
+        return None
+    endpoint = cast(Callable[[Request], Awaitable[Response]], route.endpoint)
+    return endpoint
 
 
 def api_router(prefix: str, tag: str) -> APIRouter:
@@ -63,7 +100,6 @@ def api_router(prefix: str, tag: str) -> APIRouter:
         prefix=API_PREFIX + prefix,
         tags=[tag],
         route_class=GuardedRoute,
-        dependencies=[Depends(reject_unknown_query)],
     )
 
 
