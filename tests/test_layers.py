@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-CLI = Path(__file__).resolve().parents[2] / "sphinxctl" / "cli"
+CLI = Path(__file__).resolve().parents[1] / "sphinxctl" / "cli"
 # file -> why it touches os.environ
 ALLOWED = {
     "serve.py": "hands the environment and config directory to uvicorn's worker processes",

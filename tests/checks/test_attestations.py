@@ -10,7 +10,7 @@ import pytest
 from sphinxctl.checks import Status
 from sphinxctl.checks.attestations import load_attestations
 from sphinxctl.checks.checklist import load_checklist
-from tests.checks.conftest import Runner, assert_only_failure, by_id
+from tests.support.checks_env import Runner, assert_only_failure, by_id
 
 TODAY = date(2026, 11, 29)
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sphinxctl.cli.app import app
-from tests.checks.conftest import ROOT
+from tests.support.checks_env import ROOT
 from tests.support.ports import HangingServer
 
 CONFIG = str(ROOT / "environments")
@@ -120,7 +120,7 @@ def test_check_help_lists_its_options() -> None:
 
 
 def test_no_secret_value_reaches_any_output(offline: pytest.MonkeyPatch) -> None:
-    from tests.checks.conftest import closed_port
+    from tests.support.checks_env import closed_port
 
     secrets = {
         "SPHINX_DEPLOYER_KEY": "0x" + "5b" * 32,

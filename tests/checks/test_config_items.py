@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from sphinxctl.checks import Status
-from tests.checks.conftest import Runner, assert_only_failure, by_id
-from tests.checks.envfile import edit_env
+from tests.support.checks_env import Runner, assert_only_failure, by_id
+from tests.support.envfile import edit_env
 
 ZERO = "0x" + "0" * 40
 

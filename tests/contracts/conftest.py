@@ -13,7 +13,9 @@ import pytest
 from web3 import Web3
 from web3.contract import Contract
 
-from tests.contracts.chain import ROOT, Anvil, Chain
+from tests.support.anvil import Anvil
+from tests.support.chain import ROOT, Chain
+from tests.support.real_parts import real_part
 
 MAX_UINT = 2**256 - 1
 UNIT = 10**18
@@ -46,8 +48,9 @@ def artifacts() -> dict:
 
 
 @pytest.fixture(scope="session")
+@real_part("anvil")
 def anvil() -> Iterator[Anvil]:
-    node = Anvil()
+    node = Anvil(31337, "--hardfork", "cancun")
     try:
         yield node
     finally:

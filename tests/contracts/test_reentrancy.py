@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from web3.contract import Contract
 
-from tests.contracts.chain import selector
 from tests.contracts.conftest import UNIT, System
+from tests.support.chain import selector
 
 NONE, DEPOSIT, WITHDRAW, HARVEST = range(4)
 REENTRANT_CALL = selector("ReentrancyGuardReentrantCall()")

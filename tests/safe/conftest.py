@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.deploy_env import Anvil, cli, dev_key, journal, make_project, shared_template
+from tests.support.real_parts import real_part
 
 
 @dataclass
@@ -31,6 +32,7 @@ class SafeDevnet:
 
 
 @pytest.fixture(scope="module")
+@real_part("anvil")
 def handed_over(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SafeDevnet]:
     node = Anvil(1)
     try:

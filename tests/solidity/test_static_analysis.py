@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from sphinxctl.solidity.analysis import read_triage, run_slither, run_solhint
-from tests.contracts.chain import ROOT
+from tests.support.chain import ROOT
 
 
 def test_slither_finds_no_untriaged_high_or_medium_issue() -> None:
