@@ -21,6 +21,8 @@ from pydantic import SecretStr
 from sphinxctl import metrics
 from tests.support.api_env import auth, memory_app, tokens_for
 
+pytestmark = pytest.mark.integration
+
 
 def sample(name: str, **labels: str) -> float:
     value = metrics.REGISTRY.get_sample_value(name, labels)

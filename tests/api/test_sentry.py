@@ -17,6 +17,8 @@ from pydantic import SecretStr
 
 from tests.support.api_env import auth, memory_app, tokens_for
 
+pytestmark = pytest.mark.integration
+
 
 class _Capture(BaseHTTPRequestHandler):
     bodies: list[bytes] = []

@@ -10,6 +10,8 @@ import pytest
 from sphinxctl.checks import ChecklistReport
 from tests.support.checks_env import ROOT, Runner, assert_only_failure, by_id
 
+pytestmark = pytest.mark.integration
+
 
 def _database(path: Path, *, events: int = 3, migrated: bool = True) -> Path:
     from sphinxctl.store import Store

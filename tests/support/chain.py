@@ -143,6 +143,29 @@ class Chain:
         return [dict(log["args"]) for log in logs]
 
 
+MAX_UINT = 2**256 - 1
+UNIT = 10**18
+ADMIN_DELAY = 3600
+
+
+@dataclass
+class System:
+    """The deployed platform contracts, test doubles and the accounts that hold each role."""
+
+    chain: Chain
+    token: Contract
+    vault: Contract
+    nft: Contract
+    s1: Contract
+    s2: Contract
+    admin: str
+    operator: str
+    minter: str
+    treasury: str
+    users: list[str]
+    outsider: str
+
+
 def selector(signature: str) -> bytes:
     return keccak(text=signature)[:4]
 
