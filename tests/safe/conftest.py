@@ -6,29 +6,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.deploy_env import Anvil, cli, dev_key, journal, make_project, shared_template
 from tests.support.real_parts import real_part
-
-
-@dataclass
-class SafeDevnet:
-    node: Anvil
-    project: Path
-    safe: str
-    contracts: dict[str, str]
-    base_nonce: int  # the Safe's nonce after handover (the devnet Safe accepted DEFAULT_ADMIN_ROLE)
-
-    def run(self, *args: str, **kwargs: Any) -> Any:
-        return cli(self.project, *args, **kwargs)
-
-    def proposals(self) -> Path:
-        return self.project / "deployments" / "local" / "safe"
+from tests.support.safe_env import SafeDevnet
 
 
 @pytest.fixture(scope="module")
