@@ -26,6 +26,8 @@ def test_an_unmarked_test_may_not_spawn_a_real_binary_even_through_subprocess_ru
         subprocess.run(["/usr/bin/promtool", "--version"], capture_output=True)
     with pytest.raises(pytest.fail.Exception, match="\\(solhint\\)"):
         subprocess.run(["node", "node_modules/.bin/solhint", "--version"], capture_output=True)
+    with pytest.raises(pytest.fail.Exception, match="\\(amtool\\)"):
+        subprocess.run("amtool --version", shell=True, capture_output=True)
     assert subprocess.run(["true"]).returncode == 0
 
 
@@ -85,7 +87,8 @@ def test_a_mis_marked_test_fails_in_both_lanes_while_a_marked_one_passes(
     )
     pytester.makeini("[pytest]\nmarkers =\n    integration: real parts\n")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-rfE")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # no plugin is needed: fast start
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE")
     result.assert_outcomes(passed=1, errors=1, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -93,7 +96,5 @@ def test_a_mis_marked_test_fails_in_both_lanes_while_a_marked_one_passes(
             "*test_unmarked_spawning_anvil*uses a real part (anvil)*",
         ]
     )
-    fast = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "no:xdist", "-m", "not integration"
-    )
+    fast = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-m", "not integration")
     fast.assert_outcomes(errors=1, failed=1, deselected=1)

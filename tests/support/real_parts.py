@@ -91,7 +91,9 @@ def require_integration(part: str) -> None:
 
 
 def _part_of(args: Any) -> str | None:
-    argv = [args] if isinstance(args, str | bytes | os.PathLike) else list(args or [])
+    if isinstance(args, str | bytes):  # a command line (shell=True): its first word
+        args = os.fsdecode(args).split()[:1]
+    argv = [args] if isinstance(args, os.PathLike) else list(args or [])
     names = [os.path.basename(os.fsdecode(a)) for a in argv[:2]]
     if not names:
         return None
