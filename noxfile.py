@@ -19,6 +19,19 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def unit(session: nox.Session) -> None:
+    """The fast lane: every test not marked `integration` (no anvil, Redis, PostgreSQL,
+    Prometheus, kube-apiserver, podman, forge; tests/support/real_parts.py fails a test that
+    starts one without the marker)."""
+    # Collection imports every test module (~12 s of CPU): one worker per core pays it once each,
+    # then the tests, all CPU-bound, spread one by one.
+    args = session.posargs or ["-n", "auto"]
+    session.run(
+        "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration", *args
+    )
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")

@@ -166,7 +166,7 @@ def wrk(url: str, seconds: float, connections: int, headers: dict[str, str]) -> 
 
 def project(tmp: Path, redis_url: str) -> tuple[Path, str]:
     """A config whose only external part is Redis (the GETs touch no chain)."""
-    from tests.api.support import base_config, link_project, load, tokens_for, write_config
+    from tests.support.api_env import base_config, link_project, load, tokens_for, write_config
 
     link_project(tmp)
     config = base_config(redis_url)
@@ -259,7 +259,7 @@ def _wait(port: int) -> None:
 def chain_routes(seconds: float) -> dict[str, dict[str, float]]:
     """`--routes`: a deployed two-chain devnet (anvil) with minted tokens; wrk on the rarity
     read and the vault read (each does RPC calls to anvil per request)."""
-    from tests.api.support import DevnetProject, tokens_for
+    from tests.support.api_env import DevnetProject, tokens_for
     from tests.support.ports import free_port
     from tests.support.redis_server import RedisServer
 

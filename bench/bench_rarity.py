@@ -160,8 +160,8 @@ def bench_devnet(tokens: int) -> None:
     from sphinxctl.platform.gateway import ChainGateway
     from sphinxctl.rarity.jobs import SnapshotJobs
     from sphinxctl.store import Store
-    from tests.api.support import DevnetProject
-    from tests.rarity.collection import mint_collection
+    from tests.support.api_env import DevnetProject
+    from tests.support.collection import mint_collection
     from tests.support.flaky_proxy import FlakyProxy
 
     project = DevnetProject("redis://127.0.0.1:1/0")  # no API here: Redis is never used

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.support.k8s_fixtures"]
+pytest_plugins = ["pytester", "tests.support.real_parts", "tests.support.k8s_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import (
+from tests.support.api_env import (
     DevnetProject,
     LiveServer,
     base_config,
@@ -18,15 +18,18 @@ from tests.api.support import (
     tokens_for,
     write_config,
 )
+from tests.support.real_parts import real_part
 from tests.support.redis_server import RedisServer, shared_redis
 
 
 @pytest.fixture(scope="session")
+@real_part("redis")
 def redis() -> RedisServer:
     return shared_redis()
 
 
 @pytest.fixture(scope="session")
+@real_part("anvil")
 def devnet(redis: RedisServer) -> Iterator[DevnetProject]:
     project = DevnetProject(redis.url)
     try:
@@ -56,14 +59,3 @@ def offline_project(tmp_path: Path, redis: RedisServer) -> tuple[Path, Any]:
     link_project(tmp_path)
     config = base_config(redis.url)
     return tmp_path, load(write_config(tmp_path, config))
-
-
-def memory_app(root: Path, settings: Any, **overrides: Any) -> Any:
-    """The app with in-memory rate limiting and revocation (no Redis needed)."""
-    from sphinxctl.api import create_app
-    from sphinxctl.auth import AsyncMemoryRevocations
-    from sphinxctl.ratelimit import MemoryBackend, RateLimiter
-
-    overrides.setdefault("limiter", RateLimiter(MemoryBackend(), api=settings.api))
-    overrides.setdefault("revocations", AsyncMemoryRevocations())
-    return create_app(settings, root, **overrides)

@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from sphinxctl import metrics
-from tests.api.conftest import memory_app
-from tests.api.support import auth, tokens_for
+from tests.support.api_env import auth, memory_app, tokens_for
+
+pytestmark = pytest.mark.integration
 
 
 def sample(name: str, **labels: str) -> float:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from sphinxctl.solidity.abi import AbiCodec
-from tests.api.support import DevnetProject, LiveServer, auth, take_snapshot
+from tests.support.api_env import DevnetProject, LiveServer, auth, take_snapshot
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import memory_app
-from tests.api.support import auth, tokens_for
+from tests.support.api_env import auth, memory_app, tokens_for
+
+pytestmark = pytest.mark.integration
 
 HUGE_ID = "9" * 4301  # past Python's int() digit limit
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

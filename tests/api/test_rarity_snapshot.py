@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from sphinxctl.rarity.publish import ROOT_UPDATED
-from tests.api.support import (
+from tests.api.test_e2e_devnet import _address, nft_call
+from tests.support.api_env import (
     DevnetProject,
     LiveServer,
     ServeProcess,
@@ -26,8 +27,7 @@ from tests.api.support import (
     take_snapshot,
     wait_for_job,
 )
-from tests.api.test_e2e_devnet import _address, nft_call
-from tests.rarity.collection import mint_collection
+from tests.support.collection import mint_collection
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from sphinxctl.auth import has_permission
-from tests.api.support import ROLES, DevnetProject, LiveServer, auth, wait_for_job
+from tests.support.api_env import ROLES, DevnetProject, LiveServer, auth, wait_for_job
 
 pytestmark = pytest.mark.integration
 

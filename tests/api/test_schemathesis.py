@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from sphinxctl.validation import to_checksum_address
-from tests.api.support import (
+from tests.support.api_env import (
     ROLES,
     DevnetProject,
     LiveServer,

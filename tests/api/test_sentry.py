@@ -15,8 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from tests.api.conftest import memory_app
-from tests.api.support import auth, tokens_for
+from tests.support.api_env import auth, memory_app, tokens_for
+
+pytestmark = pytest.mark.integration
 
 
 class _Capture(BaseHTTPRequestHandler):

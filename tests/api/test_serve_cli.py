@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sphinxctl.cli.app import app
-from tests.api.support import (
+from tests.support.api_env import (
     DevnetProject,
     LiveServer,
     ServeProcess,

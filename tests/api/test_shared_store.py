@@ -13,7 +13,7 @@ import pytest
 
 from sphinxctl.api.routes.health import READY_CACHE_SECONDS
 from sphinxctl.store import Store
-from tests.api.support import DevnetProject, LiveServer, ServeProcess, auth, take_snapshot
+from tests.support.api_env import DevnetProject, LiveServer, ServeProcess, auth, take_snapshot
 from tests.support.postgres_server import PostgresServer, postgres_server  # noqa: F401
 
 pytestmark = pytest.mark.integration

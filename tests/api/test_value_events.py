@@ -12,7 +12,7 @@ import pytest
 from sphinxctl.platform.value_events import value_events
 from sphinxctl.solidity.abi import AbiCodec
 from sphinxctl.solidity.artifacts import load_artifacts
-from tests.api.support import DevnetProject, LiveServer
+from tests.support.api_env import DevnetProject, LiveServer
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 from sphinxctl.checks import Status
 from sphinxctl.checks.attestations import load_attestations
 from sphinxctl.checks.checklist import load_checklist
-from tests.checks.conftest import Runner, assert_only_failure, by_id
+from tests.support.checks_env import Runner, assert_only_failure, by_id
 
 TODAY = date(2026, 11, 29)
 
@@ -71,6 +71,7 @@ def test_attested_manual_item_passes_and_unattested_ones_fail_the_run(
     assert run("local", areas=["incident"], allow_manual=True).ok
 
 
+@pytest.mark.integration
 def test_invalid_attestation_fails_only_lch_002(project: Path, run: Runner) -> None:
     before = run("local")
     _write(project, "local", "attestations:\n  - {id: CTR-001, who: x, when: 2026-01-01, "

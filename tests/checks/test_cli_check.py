@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sphinxctl.cli.app import app
-from tests.checks.conftest import ROOT
+from tests.support.checks_env import ROOT
 from tests.support.ports import HangingServer
 
 CONFIG = str(ROOT / "environments")
@@ -29,6 +29,7 @@ def hanging_port() -> Iterator[int]:
     server.close()
 
 
+@pytest.mark.integration
 def test_mainnet_as_committed_exits_3_listing_what_is_missing(
     offline: pytest.MonkeyPatch,
 ) -> None:
@@ -61,6 +62,7 @@ def test_positional_env_overrides_the_global_option(offline: pytest.MonkeyPatch)
     assert json.loads(result.stdout)["environment"] == "mainnet"
 
 
+@pytest.mark.integration
 def test_all_passing_area_exits_0(offline: pytest.MonkeyPatch) -> None:
     result = invoke("check", "local", "--only", "monitoring", "--allow-manual")
     assert result.exit_code == 0, result.output
@@ -74,6 +76,7 @@ def test_unattested_manual_items_fail_unless_allowed(offline: pytest.MonkeyPatch
     assert invoke("check", "local", "--only", "incident", "--allow-manual").exit_code == 0
 
 
+@pytest.mark.integration
 def test_junit_to_stdout_and_to_a_file(offline: pytest.MonkeyPatch, tmp_path: Path) -> None:
     result = invoke("check", "mainnet", "--only", "config,monitoring", "-o", "junit")
     assert result.exit_code == 3
@@ -119,8 +122,9 @@ def test_check_help_lists_its_options() -> None:
         assert option in result.stdout
 
 
+@pytest.mark.integration
 def test_no_secret_value_reaches_any_output(offline: pytest.MonkeyPatch) -> None:
-    from tests.checks.conftest import closed_port
+    from tests.support.checks_env import closed_port
 
     secrets = {
         "SPHINX_DEPLOYER_KEY": "0x" + "5b" * 32,

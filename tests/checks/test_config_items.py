@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from sphinxctl.checks import Status
-from tests.checks.conftest import Runner, assert_only_failure, by_id
-from tests.checks.envfile import edit_env
+from tests.support.checks_env import Runner, assert_only_failure, by_id
+from tests.support.envfile import edit_env
 
 ZERO = "0x" + "0" * 40
 
@@ -23,6 +23,7 @@ def local_before(run: Runner) -> Any:
     return run("local")
 
 
+@pytest.mark.integration
 def test_unset_variable_fails_only_cfg_001(project: Path, run: Runner, local_before: Any) -> None:
     def change(data: dict[str, Any]) -> None:
         data["contracts"]["base_uri"] = "http://127.0.0.1:8080/meta/${CHECK_TEST_UNSET_VAR}"
@@ -34,6 +35,7 @@ def test_unset_variable_fails_only_cfg_001(project: Path, run: Runner, local_bef
     assert "contracts.base_uri" in by_id(after)["CFG-001"].reason
 
 
+@pytest.mark.integration
 def test_malformed_configuration_fails_cfg_001_and_blocks_the_rest(
     project: Path, run: Runner, local_before: Any
 ) -> None:
@@ -52,6 +54,7 @@ def test_malformed_configuration_fails_cfg_001_and_blocks_the_rest(
         assert results[item].details["blocked_by"] == "CFG-001"
 
 
+@pytest.mark.integration
 def test_zero_address_fails_only_cfg_002(project: Path, run: Runner, local_before: Any) -> None:
     edit_env(project, "local", lambda d: d["contracts"].update(spx_token={"ethereum": ZERO}))
     after = run("local")
@@ -59,6 +62,7 @@ def test_zero_address_fails_only_cfg_002(project: Path, run: Runner, local_befor
     assert "contracts.spx_token.ethereum is a placeholder" in by_id(after)["CFG-002"].reason
 
 
+@pytest.mark.integration
 def test_missing_deployer_key_fails_only_cfg_003(
     offline: pytest.MonkeyPatch, run: Runner, local_before: Any
 ) -> None:
@@ -68,6 +72,7 @@ def test_missing_deployer_key_fails_only_cfg_003(
     assert "deployer.private_key or deployer.keystore_path" in by_id(after)["CFG-003"].reason
 
 
+@pytest.mark.integration
 def test_weak_jwt_secret_fails_only_cfg_004(
     offline: pytest.MonkeyPatch, run: Runner, local_before: Any
 ) -> None:
@@ -87,6 +92,7 @@ def test_short_jwt_secret_is_refused_by_the_key_set_rules(
     assert "tooshort" not in result.reason
 
 
+@pytest.mark.integration
 def test_retired_active_key_fails_only_cfg_005(
     project: Path, run: Runner, local_before: Any
 ) -> None:
@@ -96,6 +102,7 @@ def test_retired_active_key_fails_only_cfg_005(
     assert "retired" in by_id(after)["CFG-005"].reason
 
 
+@pytest.mark.integration
 def test_wrong_chain_id_in_config_fails_only_cfg_006(
     project: Path, run: Runner, local_before: Any
 ) -> None:
@@ -105,6 +112,7 @@ def test_wrong_chain_id_in_config_fails_only_cfg_006(
     assert "chains.polygon.chain_id is 80002, expected 137" in by_id(after)["CFG-006"].reason
 
 
+@pytest.mark.integration
 def test_threshold_above_owner_count_fails_only_key_006(
     project: Path, run: Runner, local_before: Any
 ) -> None:
@@ -114,6 +122,7 @@ def test_threshold_above_owner_count_fails_only_key_006(
     assert "threshold 4" in by_id(after)["KEY-006"].reason
 
 
+@pytest.mark.integration
 def test_deployer_as_safe_owner_fails_only_key_006(
     project: Path, run: Runner, local_before: Any
 ) -> None:
@@ -124,6 +133,7 @@ def test_deployer_as_safe_owner_fails_only_key_006(
     assert "deployer" in by_id(after)["KEY-006"].reason
 
 
+@pytest.mark.integration
 def test_wildcard_cors_fails_only_api_002(project: Path, run: Runner, local_before: Any) -> None:
     edit_env(project, "local", lambda d: d["api"].update(cors_origins=["*"]))
     after = run("local")
@@ -131,6 +141,7 @@ def test_wildcard_cors_fails_only_api_002(project: Path, run: Runner, local_befo
     assert "wildcard" in by_id(after)["API-002"].reason
 
 
+@pytest.mark.integration
 def test_docs_enabled_on_mainnet_fails_only_api_003(project: Path, run: Runner) -> None:
     before = run("mainnet")
     edit_env(project, "mainnet", lambda d: d["api"].update(docs_enabled=True))
@@ -138,6 +149,7 @@ def test_docs_enabled_on_mainnet_fails_only_api_003(project: Path, run: Runner) 
     assert_only_failure(before, after, "API-003")
 
 
+@pytest.mark.integration
 def test_fail_open_rate_limiter_on_mainnet_fails_only_api_005(project: Path, run: Runner) -> None:
     before = run("mainnet")
     edit_env(project, "mainnet", lambda d: d["redis"].update(failure_mode="open"))
@@ -146,6 +158,7 @@ def test_fail_open_rate_limiter_on_mainnet_fails_only_api_005(project: Path, run
     assert "admits every request unlimited" in by_id(after)["API-005"].reason
 
 
+@pytest.mark.integration
 def test_mainnet_as_committed_lists_every_unset_secret_and_placeholder(run: Runner) -> None:
     results = by_id(run("mainnet"))
     cfg1 = results["CFG-001"]

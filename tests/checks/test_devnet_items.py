@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sphinxctl.checks import ChecklistReport, Status
-from tests.checks.conftest import assert_only_failure, by_id, closed_port, run_in
-from tests.checks.devnet import CheckedDevnet
+from tests.support.checked_devnet import CheckedDevnet
+from tests.support.checks_env import assert_only_failure, by_id, closed_port, run_in
 from tests.support.deploy_env import Anvil, dev_address
 from tests.support.redis_server import shared_redis
 
@@ -303,7 +303,7 @@ def test_testnet_record_unverified_fails_only_lch_001(
     """Mainnet wants the testnet rehearsal: the devnet's record stands in for testnet's."""
     import json
 
-    from tests.checks.conftest import make_project
+    from tests.support.checks_env import make_project
 
     project = make_project(tmp_path / "mainnet", devnet.root)
     for chain in ("ETHEREUM", "POLYGON", "ARBITRUM"):
@@ -333,7 +333,7 @@ def test_deployer_short_of_funds_fails_only_dep_005(devnet: CheckedDevnet, tmp_p
     """Before deployment the whole plan is still to pay for: a poor deployer fails DEP-005."""
     import yaml
 
-    from tests.checks.conftest import make_project
+    from tests.support.checks_env import make_project
 
     fresh = {name: Anvil(node.chain_id) for name, node in devnet.anvils.items()}
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sphinxctl.checks import ChecklistReport, Status
-from tests.checks.conftest import (
+from tests.support.checks_env import (
     assert_only_failure,
     by_id,
     closed_port,

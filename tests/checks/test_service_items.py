@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from sphinxctl.checks import ChecklistReport
-from tests.checks.conftest import ROOT, Runner, assert_only_failure, by_id
+from tests.support.checks_env import ROOT, Runner, assert_only_failure, by_id
+
+pytestmark = pytest.mark.integration
 
 
 def _database(path: Path, *, events: int = 3, migrated: bool = True) -> Path:

@@ -7,35 +7,13 @@ The contracts are compiled once (cached in build/), deployed once, and every tes
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from web3 import Web3
-from web3.contract import Contract
 
-from tests.contracts.chain import ROOT, Anvil, Chain
-
-MAX_UINT = 2**256 - 1
-UNIT = 10**18
-ADMIN_DELAY = 3600
-
-
-@dataclass
-class System:
-    """The deployed platform contracts, test doubles and the accounts that hold each role."""
-
-    chain: Chain
-    token: Contract
-    vault: Contract
-    nft: Contract
-    s1: Contract
-    s2: Contract
-    admin: str
-    operator: str
-    minter: str
-    treasury: str
-    users: list[str]
-    outsider: str
+from tests.support.anvil import Anvil
+from tests.support.chain import ADMIN_DELAY, MAX_UINT, ROOT, UNIT, Chain, System
+from tests.support.real_parts import real_part
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +24,9 @@ def artifacts() -> dict:
 
 
 @pytest.fixture(scope="session")
+@real_part("anvil")
 def anvil() -> Iterator[Anvil]:
-    node = Anvil()
+    node = Anvil(31337, "--hardfork", "cancun")
     try:
         yield node
     finally:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.contracts.chain import ROLE_IDS
-from tests.contracts.conftest import UNIT, System
+from tests.support.chain import ROLE_IDS, UNIT, System
+
+pytestmark = pytest.mark.integration
 
 USER_FUNCTIONS = {
     "SphinxYieldAggregator": {

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from web3.exceptions import ContractLogicError
 
-from tests.contracts.chain import ZERO
-from tests.contracts.conftest import UNIT, System
+from tests.support.chain import UNIT, ZERO, System
+
+pytestmark = pytest.mark.integration
 
 
 def test_devnet_spx_mints_initial_supply_and_is_an_open_faucet(system: System) -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.contracts.forge import coverage_rows, run_forge
+from tests.support.forge import coverage_rows, run_forge
 
 pytestmark = pytest.mark.integration
 CONTRACTS = ("contracts/SphinxYieldAggregator.sol", "contracts/SpaceFlightNFT.sol")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.platform.harvests import MAX_BLOCK_RANGE, HarvestScanner, harvested_profit
 from sphinxctl.settings import ChainSettings
-from tests.contracts.conftest import UNIT, System
+from tests.support.chain import UNIT, System
+
+pytestmark = pytest.mark.integration
 
 
 def _client(system: System) -> ChainClient:

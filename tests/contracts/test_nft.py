@@ -10,8 +10,9 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from tests.contracts.chain import ROLE_IDS, ZERO, interface_id
-from tests.contracts.conftest import ADMIN_DELAY, MAX_UINT, UNIT, System
+from tests.support.chain import ADMIN_DELAY, MAX_UINT, ROLE_IDS, UNIT, ZERO, System, interface_id
+
+pytestmark = pytest.mark.integration
 
 FEES = [10 * UNIT, 20 * UNIT, 40 * UNIT, 80 * UNIT, 160 * UNIT]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from web3.contract import Contract
 
-from tests.contracts.chain import selector
-from tests.contracts.conftest import UNIT, System
+from tests.support.chain import UNIT, System, selector
+
+pytestmark = pytest.mark.integration
 
 NONE, DEPOSIT, WITHDRAW, HARVEST = range(4)
 REENTRANT_CALL = selector("ReentrancyGuardReentrantCall()")

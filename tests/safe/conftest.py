@@ -6,31 +6,16 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.deploy_env import Anvil, cli, dev_key, journal, make_project, shared_template
-
-
-@dataclass
-class SafeDevnet:
-    node: Anvil
-    project: Path
-    safe: str
-    contracts: dict[str, str]
-    base_nonce: int  # the Safe's nonce after handover (the devnet Safe accepted DEFAULT_ADMIN_ROLE)
-
-    def run(self, *args: str, **kwargs: Any) -> Any:
-        return cli(self.project, *args, **kwargs)
-
-    def proposals(self) -> Path:
-        return self.project / "deployments" / "local" / "safe"
+from tests.support.real_parts import real_part
+from tests.support.safe_env import SafeDevnet
 
 
 @pytest.fixture(scope="module")
+@real_part("anvil")
 def handed_over(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SafeDevnet]:
     node = Anvil(1)
     try:

@@ -11,11 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sphinxctl.solidity.abi import encode_call, role_id, selector_hex
-from tests.api.conftest import memory_app
-from tests.api.support import auth, tokens_for
-from tests.safe.conftest import SafeDevnet
 from tests.safe.test_safe_flow import NFT, VAULT, _paused, _safe_nonce, _sign
+from tests.support.api_env import auth, memory_app, tokens_for
 from tests.support.deploy_env import dev_address, dev_key
+from tests.support.safe_env import SafeDevnet
 
 pytestmark = pytest.mark.integration
 GUARDIAN = dev_address(6)

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import memory_app
-from tests.api.support import auth, tokens_for
-from tests.safe.conftest import SafeDevnet
 from tests.safe.test_safe_flow import VAULT, _paused, _safe_nonce, _sign
+from tests.support.api_env import auth, memory_app, tokens_for
+from tests.support.safe_env import SafeDevnet
 
 pytestmark = pytest.mark.integration
 

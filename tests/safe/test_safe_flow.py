@@ -13,8 +13,8 @@ import pytest
 
 from sphinxctl.safe.model import SafeTx, safe_tx_hash
 from sphinxctl.solidity.abi import decode_result, encode_call, selector_hex
-from tests.safe.conftest import SafeDevnet
 from tests.support.deploy_env import dev_address, dev_key
+from tests.support.safe_env import SafeDevnet
 
 pytestmark = pytest.mark.integration
 VAULT, NFT = "SphinxYieldAggregator", "SpaceFlightNFT"

@@ -1,4 +1,4 @@
-"""Real anvil nodes and throw-away project directories for the deployment tests.
+"""Anvil dev accounts and throw-away project directories for the deployment tests.
 
 A test project is a temporary directory laid out like the repository: `environments/local.yaml`
 (derived from the real one, pointed at free ports, with per-test overrides), symlinks to
@@ -10,18 +10,17 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.support.anvil import Anvil, rpc
 from tests.support.ports import free_port
 
+__all__ = ["Anvil", "free_port", "rpc"]  # re-exported: the deploy tests import them from here
+
 ROOT = Path(__file__).resolve().parents[2]
-ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_IDS = {"ethereum": 1, "polygon": 137, "arbitrum": 42161}
 
@@ -39,66 +38,6 @@ def dev_address(index: int) -> str:
     from eth_account import Account
 
     return str(Account.from_key(dev_key(index)).address)
-
-
-def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 10) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
-    request = urllib.request.Request(
-        url, data=body.encode(), headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        answer = json.loads(response.read())
-    if "error" in answer:
-        raise RuntimeError(f"{method}: {answer['error']}")
-    return answer["result"]
-
-
-class Anvil:
-    """One anvil process on a free port (automine unless told otherwise)."""
-
-    def __init__(self, chain_id: int, *extra: str, port: int | None = None) -> None:
-        self.chain_id = chain_id
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [str(ANVIL), "--port", str(self.port), "--chain-id", str(chain_id), "--silent", *extra],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                rpc(self.url, "eth_chainId", timeout=0.5)
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError(f"anvil on port {self.port} did not start") from None
-                time.sleep(0.05)
-
-    def call(self, method: str, *params: Any) -> Any:
-        return rpc(self.url, method, list(params))
-
-    def nonce(self, address: str) -> int:
-        return int(self.call("eth_getTransactionCount", address, "latest"), 16)
-
-    def code(self, address: str) -> str:
-        return str(self.call("eth_getCode", address, "latest"))
-
-    def snapshot(self) -> str:
-        return str(self.call("evm_snapshot"))
-
-    def revert(self, snapshot: str) -> None:
-        assert self.call("evm_revert", snapshot) is True
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

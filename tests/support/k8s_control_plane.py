@@ -24,6 +24,7 @@ import yaml
 
 from tests.support.k8s_pki import CertPair, TestPki
 from tests.support.ports import free_port
+from tests.support.real_parts import require_integration
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONES = ("zone-a", "zone-b", "zone-c")
@@ -105,6 +106,7 @@ class ControlPlane:
     def start(self) -> ControlPlane:
         """Start every part; a port another process grabbed meanwhile (free ports are
         probed, then bound later) means a retry on fresh ports, up to three times."""
+        require_integration("kube-apiserver")
         for attempt in (1, 2, 3):
             try:
                 self._start()

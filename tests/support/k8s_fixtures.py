@@ -14,11 +14,13 @@ import pytest
 
 from tests.support.k8s_control_plane import ControlPlane, ControlPlaneError
 from tests.support.k8s_fault_proxy import FaultProxy
+from tests.support.real_parts import real_part
 
 _counter = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
+@real_part("kube-apiserver")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     plane = ControlPlane(tmp_path_factory.mktemp("k8s-control-plane"))
     with plane:

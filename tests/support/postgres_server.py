@@ -44,6 +44,7 @@ from typing import Any
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.real_parts import real_part, require_integration
 
 SUPERUSER = "sphinx"
 
@@ -129,6 +130,7 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         """initdb on first start, then start the server and wait until it accepts connections."""
+        require_integration("postgres")
         if self.running:
             return self
         if not (self.data_dir / "PG_VERSION").exists():
@@ -223,6 +225,7 @@ _users = 0
 def acquire_shared() -> PostgresServer:
     """The session's shared server, started on first use (reference counted)."""
     global _shared, _users
+    require_integration("postgres")
     if _shared is None:
         _shared = PostgresServer().start()
         atexit.register(_shared.destroy)
@@ -239,6 +242,7 @@ def release_shared() -> None:
 
 
 @pytest.fixture(scope="session")
+@real_part("postgres")
 def postgres_server() -> Iterator[PostgresServer]:
     """The shared private PostgreSQL server (do not stop it: use your own for that)."""
     server = acquire_shared()
@@ -249,6 +253,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
+@real_part("postgres")
 def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """URL of a fresh, empty database on the shared server; dropped after the test."""
     url = postgres_server.create_database()

@@ -54,6 +54,7 @@ from typing import Any
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.real_parts import real_part, require_integration
 
 HOST = "127.0.0.1"
 
@@ -87,6 +88,7 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start (or restart after kill/stop) and wait until it answers PING."""
+        require_integration("redis")
         if self.running:
             return self
         for attempt in range(5):
@@ -229,6 +231,7 @@ _lock = threading.Lock()
 def shared_redis() -> RedisServer:
     """The process-wide shared server (started on first use, destroyed at exit)."""
     global _shared
+    require_integration("redis")
     with _lock:
         if _shared is None:
             _shared = RedisServer().start()
@@ -239,17 +242,20 @@ def shared_redis() -> RedisServer:
 
 
 @pytest.fixture(scope="session")
+@real_part("redis")
 def redis_server() -> RedisServer:
     return shared_redis()
 
 
 @pytest.fixture
+@real_part("redis")
 def redis_url(redis_server: RedisServer) -> str:
     redis_server.flushall()
     return redis_server.url
 
 
 @pytest.fixture
+@real_part("redis")
 def private_redis() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server

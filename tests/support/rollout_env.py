@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.api.support import (
+from tests.support.api_env import (
     ServeProcess,
     auth,
     base_config,

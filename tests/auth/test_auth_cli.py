@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from sphinxctl.cli.app import app
 from tests.support.redis_server import RedisServer, shared_redis
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def redis() -> RedisServer:

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from sphinxctl.ratelimit import RateLimiter, RateLimitRule, RedisBackend
-from tests.api.support import ServeProcess, auth, base_config, link_project, load, write_config
-from tests.integration.test_ratelimit_redis import commandstats
+from tests.ratelimit.test_ratelimit_redis import commandstats
+from tests.support.api_env import ServeProcess, auth, base_config, link_project, load, write_config
 from tests.support.redis_server import RedisServer, shared_redis
 
 pytestmark = pytest.mark.integration

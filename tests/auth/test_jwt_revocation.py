@@ -82,6 +82,7 @@ def test_invalid_jti_is_refused(auth: AuthSettings, jti: str) -> None:
         revoke(MemoryRevocations(), auth, jti, now=NOW)
 
 
+@pytest.mark.integration
 def test_redis_revocation_sets_ttl_to_remaining_lifetime(
     auth: AuthSettings, redis: RedisServer
 ) -> None:
@@ -101,6 +102,7 @@ def test_redis_revocation_sets_ttl_to_remaining_lifetime(
         store.close()
 
 
+@pytest.mark.integration
 async def test_async_redis_revocation(auth: AuthSettings, redis: RedisServer) -> None:
     keyset = KeySet.from_settings(auth, Path("."))
     token, claims = issue_token(keyset, auth, "iris", "viewer", 60)
@@ -115,6 +117,7 @@ async def test_async_redis_revocation(auth: AuthSettings, redis: RedisServer) ->
         await store.aclose()
 
 
+@pytest.mark.integration
 async def test_unreachable_store_fails_closed(auth: AuthSettings) -> None:
     keyset = KeySet.from_settings(auth, Path("."))
     token, _ = issue_token(keyset, auth, "jack", "viewer", 60)

@@ -1,11 +1,8 @@
-"""Test-side plumbing for contract tests: a private anvil, deployments, revert decoding."""
+"""Test-side plumbing for contract tests: a web3 connection, deployments, revert decoding
+(the node itself is tests/support/anvil.py's)."""
 
 from __future__ import annotations
 
-import re
-import subprocess
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +18,6 @@ from web3.types import TxReceipt
 from sphinxctl.solidity.artifacts import Artifact
 
 ROOT = Path(__file__).resolve().parents[2]
-ANVIL = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 ZERO = "0x" + "00" * 20
 TX_FIELDS = {"gas": 5_000_000, "maxFeePerGas": 200 * 10**9, "maxPriorityFeePerGas": 1}
 ROLE_IDS = {
@@ -32,43 +28,6 @@ ROLE_IDS = {
     "REFERRER_ROLE": keccak(text="REFERRER_ROLE"),
     "GUARDIAN_ROLE": keccak(text="GUARDIAN_ROLE"),
 }
-
-
-class Anvil:
-    """One anvil process on a free port (port 0: anvil picks it and prints it)."""
-
-    def __init__(self, *extra: str) -> None:
-        self._log_dir = tempfile.TemporaryDirectory(prefix="anvil-")
-        self.log = Path(self._log_dir.name) / "anvil.log"
-        with self.log.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                [str(ANVIL), "--port", "0", "--host", "127.0.0.1", "--hardfork", "cancun",
-                 "--accounts", "10", "--balance", "10000", *extra],
-                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        self.url = self._wait_for_url()
-
-    def _wait_for_url(self, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(r"Listening on (\S+:\d+)", self.log.read_text(errors="replace"))
-            if match:
-                return f"http://{match.group(1)}"
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"anvil did not start: {self.log.read_text(errors='replace')[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log_dir.cleanup()
 
 
 def error_table(artifacts: dict[str, Artifact]) -> dict[bytes, tuple[str, list[str]]]:
@@ -182,6 +141,29 @@ class Chain:
 
         logs = getattr(contract.events, event)().process_receipt(receipt, errors=DISCARD)
         return [dict(log["args"]) for log in logs]
+
+
+MAX_UINT = 2**256 - 1
+UNIT = 10**18
+ADMIN_DELAY = 3600
+
+
+@dataclass
+class System:
+    """The deployed platform contracts, test doubles and the accounts that hold each role."""
+
+    chain: Chain
+    token: Contract
+    vault: Contract
+    nft: Contract
+    s1: Contract
+    s2: Contract
+    admin: str
+    operator: str
+    minter: str
+    treasury: str
+    users: list[str]
+    outsider: str
 
 
 def selector(signature: str) -> bytes:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tests.checks.conftest import ROOT, make_project
+from tests.support.checks_env import ROOT, make_project
 from tests.support.deploy_env import Anvil, rpc
 
 CHAIN_IDS = {"ethereum": 1, "polygon": 137, "arbitrum": 42161}
@@ -100,7 +100,7 @@ class CheckedDevnet:
 
     def serve_api(self) -> None:
         from sphinxctl.api import create_app
-        from tests.api.support import LiveServer
+        from tests.support.api_env import LiveServer
 
         app = create_app(self.settings(), self.root, poll_interval=30.0)
         self.api = LiveServer(app).__enter__()

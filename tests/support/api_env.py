@@ -317,3 +317,14 @@ def take_snapshot(
     job = wait_for_job(api, token, chain, started.json()["job_id"])
     assert job["status"] == "succeeded", job
     return job
+
+
+def memory_app(root: Path, settings: Any, **overrides: Any) -> Any:
+    """The app with in-memory rate limiting and revocation (no Redis needed)."""
+    from sphinxctl.api import create_app
+    from sphinxctl.auth import AsyncMemoryRevocations
+    from sphinxctl.ratelimit import MemoryBackend, RateLimiter
+
+    overrides.setdefault("limiter", RateLimiter(MemoryBackend(), api=settings.api))
+    overrides.setdefault("revocations", AsyncMemoryRevocations())
+    return create_app(settings, root, **overrides)

@@ -43,7 +43,7 @@ NEW = "ghcr.io/sphinx/api:0.2.0"
 OLD = "ghcr.io/sphinx/api:0.1.0"
 # The HPA's min and max in these tests, so the autoscaler agrees. One stable pod keeps pod
 # churn (slow on a loaded machine) low: 1 canary pod at every step, the stable at 0 for 100 %.
-# The ratio arithmetic for larger counts is unit-tested (tests/unit/test_rollout_gates.py).
+# The ratio arithmetic for larger counts is unit-tested (tests/infra/test_rollout_gates.py).
 HPA_REPLICAS = 1
 
 

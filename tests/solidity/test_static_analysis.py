@@ -6,10 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from sphinxctl.solidity.analysis import read_triage, run_slither, run_solhint
-from tests.contracts.chain import ROOT
+from tests.support.chain import ROOT
 
 
+@pytest.mark.integration
 def test_slither_finds_no_untriaged_high_or_medium_issue() -> None:
     report = run_slither(ROOT)
     assert report.findings, "slither reported nothing at all: is it really analysing the contracts?"
@@ -25,6 +28,7 @@ def test_slither_finds_no_untriaged_high_or_medium_issue() -> None:
     assert stale == set(), f"triage rows without a finding (remove them): {sorted(stale)}"
 
 
+@pytest.mark.integration
 def test_solhint_recommended_rules_are_clean() -> None:
     report = run_solhint(ROOT)
     assert report.clean, "\n".join(report.problems)
@@ -41,6 +45,7 @@ def test_solhint_config_is_the_recommended_set() -> None:
     }
 
 
+@pytest.mark.integration
 def test_solhint_reports_a_violation(tmp_path: Path) -> None:
     (tmp_path / "contracts").mkdir()
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")

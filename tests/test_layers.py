@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "sphinxctl"
+PACKAGE = Path(__file__).resolve().parents[1] / "sphinxctl"
 CLI = PACKAGE / "cli"
 # file -> why it touches os.environ
 ALLOWED = {

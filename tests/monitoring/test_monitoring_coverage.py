@@ -1,6 +1,6 @@
 """The alert rules, their promtool tests, the dashboards and the runbook agree with each other
 and with the metrics the code defines (sphinxctl.metrics). No promtool here: see
-tests/integration/test_alert_rules.py for the rules evaluated by promtool."""
+tests/monitoring/test_alert_rules.py for the rules evaluated by promtool."""
 
 from __future__ import annotations
 

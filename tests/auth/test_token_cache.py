@@ -12,7 +12,7 @@ from sphinxctl.auth import KeySet, TokenRejected, issue_token
 from sphinxctl.auth.cache import VerifiedTokens
 from sphinxctl.ratelimit import RateLimiter, RateLimitRule, RedisBackend
 from sphinxctl.settings.sections import AuthKey, AuthSettings
-from tests.unit.test_ratelimit_limiter import closed_port_url
+from tests.ratelimit.test_ratelimit_limiter import closed_port_url
 
 NOW = 1_800_000_000.0
 

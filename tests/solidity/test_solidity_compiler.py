@@ -15,6 +15,8 @@ from sphinxctl.errors import CompileError
 from sphinxctl.solidity.artifacts import load_artifacts, read_manifest
 from sphinxctl.solidity.compiler import compile_contracts
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 
 BOX = """// SPDX-License-Identifier: MIT

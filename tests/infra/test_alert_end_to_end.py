@@ -26,7 +26,7 @@ import yaml
 from sphinxctl.infra.render import Sources, render_objects
 from sphinxctl.infra.secret_values import reveal
 from sphinxctl.monitoring.rules import load_alert_rules
-from tests.api.support import DevnetProject, ServeProcess, load
+from tests.support.api_env import DevnetProject, ServeProcess, load
 from tests.support.pod_runner import find
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from sphinxctl.solidity.backend import solcjs_wrapper
-from tests.contracts.chain import ROOT
+from tests.support.chain import ROOT
 
 FORGE = ROOT / "node_modules" / ".bin" / "forge"
 

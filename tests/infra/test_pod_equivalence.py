@@ -16,7 +16,7 @@ import pytest
 
 from sphinxctl.infra.render import Sources, render_objects
 from sphinxctl.infra.secret_values import reveal
-from tests.api.support import DevnetProject, auth, load, tokens_for, write_config
+from tests.support.api_env import DevnetProject, auth, load, tokens_for, write_config
 from tests.support.pod_runner import PodContainer, RunningContainer, built_image, find, podman_env
 from tests.support.ports import free_port
 from tests.support.postgres_server import PostgresServer

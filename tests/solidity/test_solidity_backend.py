@@ -22,6 +22,8 @@ from sphinxctl.solidity.backend import (
 from sphinxctl.solidity.profile import compiler_settings
 from sphinxctl.solidity.sources import collect
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 EMPTY_PATH = ""  # a PATH with no directories: no `solc` can be found on it
 
