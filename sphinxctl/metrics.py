@@ -81,6 +81,11 @@ SUSPICIOUS_REQUESTS = Counter(
     ["category"],
     registry=REGISTRY,
 )
+INVALID_REQUESTS = Counter(
+    "sphinxos_invalid_requests",
+    "Rejected inputs that match no attack class (ordinary 422s: typos, values out of range).",
+    registry=REGISTRY,
+)
 
 # --- chains and transactions -----------------------------------------------------------
 TRANSACTIONS = Counter(

@@ -11,9 +11,12 @@ Types (pydantic `Annotated` aliases, usable in models, path and query parameters
   SafeFileName     like SafeName plus single dots (no leading dot, no '..').
 Booleans are never accepted as numbers.
 
-The classifier labels input that *was rejected* as 'sql-injection', 'xss', 'path-traversal' or
-'other', for sphinxos_suspicious_requests_total{category} and the log. It is not the defence
-(validation is): it only tells operators what kind of garbage arrives.
+The classifier labels input that *was rejected* with an attack class ('path-traversal',
+'command-injection', 'template-injection', 'xss', 'sql-injection', 'overflow') or 'other' (an
+ordinary mistake: a typo, a value out of range). Attack classes count in
+sphinxos_suspicious_requests_total{category}, which the security alerts read; ordinary rejections
+count in sphinxos_invalid_requests_total, so one buggy client never pages security. It is not
+the defence (validation is): it only tells operators what kind of garbage arrives.
 """
 
 from __future__ import annotations
@@ -131,8 +134,30 @@ def safe_path(base: Path, *names: str) -> Path:
 
 
 # --- classifier of rejected input -----------------------------------------------------------
-Category = Literal["sql-injection", "xss", "path-traversal", "other"]
-CATEGORIES: tuple[Category, ...] = ("path-traversal", "xss", "sql-injection", "other")
+Category = Literal[
+    "path-traversal",
+    "command-injection",
+    "template-injection",
+    "xss",
+    "sql-injection",
+    "overflow",
+    "other",
+]
+# Worst first: a value matching several classes gets the first.
+CATEGORIES: tuple[Category, ...] = (
+    "path-traversal",
+    "command-injection",
+    "template-injection",
+    "xss",
+    "sql-injection",
+    "overflow",
+    "other",
+)
+ATTACK_CATEGORIES: frozenset[Category] = frozenset(CATEGORIES) - {"other"}
+# Beyond any uint256 / int256 the contracts take: only an overflow probe sends such a number.
+_OVERFLOW_ABOVE = 2**256 - 1
+_OVERFLOW_BELOW = -(2**255)
+_LONG_NUMBER = re.compile(r"^\s*[-+]?\d{79,}\s*$")
 
 _PATTERNS: tuple[tuple[Category, re.Pattern[str]], ...] = (
     (
@@ -140,6 +165,20 @@ _PATTERNS: tuple[tuple[Category, re.Pattern[str]], ...] = (
         re.compile(
             r"(^|[/\\])\.\.([/\\]|$)|\x00|/etc/(passwd|shadow|hosts)|\bwin\.ini\b"
             r"|c:\\windows|^file:|/proc/self/",
+        ),
+    ),
+    (
+        "command-injection",
+        re.compile(
+            r"[;&|`]\s*(cat|ls|id|whoami|uname|curl|wget|nc|ncat|bash|sh|rm|ping|sleep|echo)\b"
+            r"|\$\(\s*[a-z]|`\s*[a-z][^`]*`|\|\|\s*[a-z]+\s+-|\bbin/(ba)?sh\b",
+        ),
+    ),
+    (
+        "template-injection",
+        re.compile(
+            r"\$\{\s*jndi\s*:|\$\{\s*(env|sys|java|lower|upper|date)\s*:|\{\{.*\}\}|\{%.*%\}"
+            r"|<%=?.*%>|#\{.*\}|\$\{\s*\d+\s*[*+/-]\s*\d+\s*\}",
         ),
     ),
     (
@@ -174,16 +213,28 @@ def _normalise(value: str) -> str:
     return html.unescape(text).lower()
 
 
+def _classify_one(value: str | int | float) -> Category:
+    if isinstance(value, int | float):
+        return "overflow" if not _OVERFLOW_BELOW <= value <= _OVERFLOW_ABOVE else "other"
+    if len(value) > MAX_CLASSIFIED_CHARS or _LONG_NUMBER.match(value[:MAX_CLASSIFIED_CHARS]):
+        worst: Category = "overflow"
+    else:
+        worst = "other"
+    normalised = _normalise(value)
+    for category, pattern in _PATTERNS:
+        if pattern.search(normalised):
+            return category
+    return worst
+
+
 def classify(value: Any) -> Category:
-    """Label one rejected value (strings inside lists/dicts are searched; worst label wins)."""
+    """Label one rejected value (strings and numbers inside lists/dicts are searched; the
+    worst label wins)."""
     best: Category = "other"
-    for text in _strings(value):
-        normalised = _normalise(text)
-        for category, pattern in _PATTERNS:
-            if pattern.search(normalised):
-                if CATEGORIES.index(category) < CATEGORIES.index(best):
-                    best = category
-                break
+    for item in _scalars(value):
+        category = _classify_one(item)
+        if CATEGORIES.index(category) < CATEGORIES.index(best):
+            best = category
     return best
 
 
@@ -192,33 +243,43 @@ def classify_errors(errors: Iterable[Mapping[str, Any]]) -> Category:
     return classify([error.get("input") for error in errors])
 
 
+def is_attack(category: Category) -> bool:
+    return category in ATTACK_CATEGORIES
+
+
 def record_rejection(errors_or_value: Any) -> Category:
-    """Classify a rejected request (errors() list, or a raw value) and count it in
-    sphinxos_suspicious_requests_total{category}; returns the label for the log."""
-    from sphinxctl.metrics import SUSPICIOUS_REQUESTS
+    """Classify a rejected request (errors() list, or a raw value) and count it: an attack
+    class in sphinxos_suspicious_requests_total{category}, anything else in
+    sphinxos_invalid_requests_total. Returns the label for the log."""
+    from sphinxctl.metrics import INVALID_REQUESTS, SUSPICIOUS_REQUESTS
 
     if isinstance(errors_or_value, list) and all(isinstance(e, Mapping) for e in errors_or_value):
         category = classify_errors(errors_or_value)
     else:
         category = classify(errors_or_value)
-    SUSPICIOUS_REQUESTS.labels(category).inc()
+    if is_attack(category):
+        SUSPICIOUS_REQUESTS.labels(category).inc()
+    else:
+        INVALID_REQUESTS.inc()
     return category
 
 
-def _strings(value: Any, depth: int = 0) -> Iterable[str]:
+def _scalars(value: Any, depth: int = 0) -> Iterable[str | int | float]:
     if depth > 8:
         return
-    if isinstance(value, str):
+    if isinstance(value, bool):
+        return
+    if isinstance(value, str | int | float):
         yield value
     elif isinstance(value, bytes):
         yield value.decode("utf-8", "replace")
     elif isinstance(value, Mapping):
         for key, item in list(value.items())[:MAX_LIST_ITEMS]:
-            yield from _strings(key, depth + 1)
-            yield from _strings(item, depth + 1)
+            yield from _scalars(key, depth + 1)
+            yield from _scalars(item, depth + 1)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in list(value)[:MAX_LIST_ITEMS]:
-            yield from _strings(item, depth + 1)
+            yield from _scalars(item, depth + 1)
 
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -41,10 +41,16 @@ def serve(
     ] = "info",
 ) -> None:
     """Serve the API for the environment (-e); every dependency comes from its config."""
+    from sphinxctl.api.preflight import preflight, serve_unready
     from sphinxctl.api.server import ServeOptions, serve_forever
 
     state = get_state(ctx)
-    settings = state.settings()
+    # A missing variable, file or key does not stop the server: it answers /health/ready 503
+    # naming the missing piece (docs/POD_CONTRACT.md).
+    settings, problems = preflight(state.env, state.config_dir, state.project_root, os.environ)
+    if settings is None or problems:
+        serve_unready(settings, problems, host=host, port=port, log_level=log_level.lower())
+        return
     options = ServeOptions.from_settings(
         settings, host=host, port=port, workers=workers, metrics_port=metrics_port,
         log_level=log_level.lower(),

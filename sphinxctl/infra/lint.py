@@ -144,6 +144,10 @@ def _lint_container(
         yield _finding("capabilities", "warning", obj, "capabilities are not dropped (ALL)", name)
 
 
+_OWN_COMPONENT = "api"  # the platform's own image (sphinx-api, its migration Job)
+_ENV_LABEL = "sphinxctl.io/environment"
+
+
 def _lint_image(obj: dict[str, Any], image: str, name: str | None) -> Iterator[LintFinding]:
     if "@sha256:" in image:
         return
@@ -151,8 +155,21 @@ def _lint_image(obj: dict[str, Any], image: str, name: str | None) -> Iterator[L
     tag = last.partition(":")[2]
     if not tag:
         yield _finding("image-tag", "error", obj, f"image {image!r} has no tag or digest", name)
-    elif tag == "latest":
+        return
+    if tag == "latest":
         yield _finding("image-tag", "error", obj, f"image {image!r} uses the moving :latest", name)
+        return
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    env = labels.get(_ENV_LABEL)
+    if labels.get("app.kubernetes.io/component") == _OWN_COMPONENT and env not in (None, "local"):
+        yield _finding(
+            "api-image-digest",
+            "error",
+            obj,
+            f"the API image {image!r} is not referenced by digest in {env}: set "
+            "SPHINX_API_IMAGE=<repo>@sha256:<digest> (docs/POD_CONTRACT.md)",
+            name,
+        )
 
 
 def _lint_network_policies(

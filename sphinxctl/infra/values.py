@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from sphinxctl.infra import pod_files
 from sphinxctl.infra.alerting import alertmanager_text
+from sphinxctl.infra.image import api_image
 from sphinxctl.infra.secret_values import SecretValue
 
 if TYPE_CHECKING:
@@ -43,12 +44,13 @@ def values_for(
     deployment = pod_files.deployment_files(project_root, settings.environment)
     artifacts = pod_files.artifact_files(project_root)
     metrics_port = settings.api.metrics_port or settings.api.port
+    image = api_image(settings, project_root)
     return {
         "environment": settings.environment,
         "namespace": namespace,
         "part_of": PART_OF,
         "api_name": API_NAME,
-        "api_image": k8s.image,
+        "api_image": image,
         "api_port": settings.api.port,
         "metrics_port": metrics_port,
         "api_config_dir": CONFIG_DIR_IN_POD,
@@ -60,7 +62,7 @@ def values_for(
         "api_deployments_dir": pod_files.DEPLOYMENTS_IN_POD,
         "api_artifacts_dir": pod_files.ARTIFACTS_IN_POD,
         "api_config_checksum": pod_files.checksum(config_files, deployment, artifacts),
-        "api_release": pod_files.checksum({"image": k8s.image}, config_files)[:10],
+        "api_release": pod_files.checksum({"image": image}, config_files)[:10],
         "api_secret_env": api_env,
         "api_resources": {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},

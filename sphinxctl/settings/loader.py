@@ -61,7 +61,9 @@ def load_settings(
     """Load and validate one environment.
 
     strict: an unset `${VAR}` without default is an error. Lenient loads substitute an empty
-    string and list the variable in `missing` (the checklist reports them as failures).
+    string and list the variable in `missing` (the checklist reports them as failures, `serve`
+    names them on /health/ready); when the file then fails validation, the ConfigError's
+    `details["missing"]` lists them.
     """
     environ = os.environ if environ is None else environ
     path = env_file(config_dir, env)
@@ -97,7 +99,13 @@ def load_settings(
     if isinstance(data, dict) and "environment" not in data:
         data["environment"] = env
     overrides = {k: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
-    settings = _validate(data, path, lines, overrides)
+    try:
+        settings = _validate(data, path, lines, overrides)
+    except ConfigError as exc:
+        # A lenient load that failed because of what was missing says what was missing:
+        # `serve` names it on /health/ready instead of exiting.
+        exc.details["missing"] = [m.model_dump() for m in missing]
+        raise
     if settings.environment != env:
         raise ConfigError(
             f"{path}: `environment: {settings.environment}` does not match the file's name {env!r}",

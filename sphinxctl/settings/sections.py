@@ -211,7 +211,11 @@ class KubernetesSettings(StrictModel):
     kubeconfig: Path | None = None
     context: str | None = None
     namespace: str = Field(default="sphinx", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    image: str = "ghcr.io/sphinx/api:0.1.0"
+    image: str = Field(
+        default="",
+        description="The API image, repo@sha256:<digest> (required outside local); empty on "
+        "local: the one `nox -s image` recorded in build/image.json",
+    )
     hpa_min_replicas: int = Field(default=10, ge=1)
     hpa_max_replicas: int = Field(default=50, ge=1)
     hpa_cpu_target_percent: int = Field(default=70, ge=1, le=100)

@@ -26,6 +26,7 @@ from tests.support.infra_env import (
     DB_PASSWORD,
     GRAFANA_PASSWORD,
     contains_secret,
+    image_ref,
     project_copy,
     settings_for,
     stack_for,
@@ -166,7 +167,7 @@ def test_dry_run_changes_nothing_and_reports_what_would_change(
     assert {c.action for c in first.changes} == {"create"} and fault_proxy.writes() == []
     up(stack)
     fault_proxy.requests.clear()
-    stack.settings.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
+    stack.settings.kubernetes.image = image_ref("0.2.0")
     preview = up(stack, dry_run=True)
     changed = {c.object for c in preview.changes if c.action != "unchanged"}
     ns = stack.namespace
@@ -189,14 +190,14 @@ def test_diff_shows_changes_and_masks_secret_values(
         assert drift == []
     changed = settings_for("mainnet", SPHINX_GRAFANA_PASSWORD="Zq7-new-grafana-pw")
     changed.kubernetes.namespace = settings.kubernetes.namespace
-    changed.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
+    changed.kubernetes.image = image_ref("0.2.0")
     with stack_for(changed, kubeconfig) as ctx:
         result = diff(ctx)
     ns = settings.kubernetes.namespace
     by_object = {o.object: o for o in result.objects}
     deployment = by_object[f"Deployment/{ns}/sphinx-api"]
     assert deployment.action == "configure"
-    assert "+        image: ghcr.io/sphinx/api:0.2.0" in deployment.diff
+    assert f"+        image: {image_ref('0.2.0')}" in deployment.diff
     secret = by_object[f"Secret/{ns}/grafana-admin"].diff
     assert "admin-password: '******** (before)'" in secret
     assert "admin-password: '******** (after)'" in secret
@@ -230,7 +231,7 @@ def test_diff_reports_another_managers_conflict_and_force_conflicts_takes_it_ove
     assert fault_proxy.writes() == [] or all("sphinxctl.v" in r.path for r in fault_proxy.writes())
     assert _image(cluster) == "hotfix:1"
     up(stack, force_conflicts=True)
-    assert _image(cluster) == "ghcr.io/sphinx/api:0.1.0"
+    assert _image(cluster) == image_ref("0.1.0")
     assert {o.action for o in diff(stack).objects} == {"unchanged"}
 
 
@@ -313,7 +314,7 @@ def test_an_immutable_field_change_is_refused_before_any_write_or_recreated(
         redis.write_text(
             redis.read_text().replace("  serviceName: redis\n", "  serviceName: cache\n")
         )
-        ctx.settings.kubernetes.image = "ghcr.io/sphinx/api:0.3.0"
+        ctx.settings.kubernetes.image = image_ref("0.3.0")
         fault_proxy.requests.clear()
         with pytest.raises(ManifestRejected) as err:
             up(ctx)
@@ -322,10 +323,10 @@ def test_an_immutable_field_change_is_refused_before_any_write_or_recreated(
         assert f"StatefulSet/{ctx.namespace}/redis" in err.value.message
         assert "--recreate" in (err.value.hint or "")
         assert [r for r in fault_proxy.writes() if "sphinxctl.v" not in r.path] == []
-        assert _image(cluster) == "ghcr.io/sphinx/api:0.1.0"  # nothing half-applied
+        assert _image(cluster) == image_ref("0.1.0")  # nothing half-applied
         result = up(ctx, recreate=True)
         assert cluster.get("apps/v1", "statefulsets", "redis")["spec"]["serviceName"] == "cache"
-        assert _image(cluster) == "ghcr.io/sphinx/api:0.3.0" and result.recorded_revision
+        assert _image(cluster) == image_ref("0.3.0") and result.recorded_revision
         backup = project / "manifests" / "backup.yaml"
         text = backup.read_text()
         backup.write_text(text.replace('["ReadWriteOnce"]', '["ReadWriteOncePod"]', 1))
@@ -368,10 +369,10 @@ def test_history_and_rollback_restore_an_earlier_revision(
     stack: StackContext, cluster: Cluster
 ) -> None:
     up(stack)
-    stack.settings.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
+    stack.settings.kubernetes.image = image_ref("0.2.0")
     assert up(stack).revision == 2
     assert rollback(stack).revision == 3
-    assert _image(cluster) == "ghcr.io/sphinx/api:0.1.0"
+    assert _image(cluster) == image_ref("0.1.0")
     assert _secret_value(cluster, "postgres-credentials", "POSTGRES_PASSWORD") == DB_PASSWORD
     assert [(r.revision, r.status, r.description) for r in history(stack).revisions] == [
         (1, "superseded", "install"),
@@ -379,7 +380,7 @@ def test_history_and_rollback_restore_an_earlier_revision(
         (3, "deployed", "rollback to 1"),
     ]
     rollback(stack, to=2)
-    assert _image(cluster) == "ghcr.io/sphinx/api:0.2.0"
+    assert _image(cluster) == image_ref("0.2.0")
     with pytest.raises(UsageError, match="no revision 9"):
         rollback(stack, to=9)
 
@@ -390,7 +391,7 @@ def test_secret_values_never_reach_revisions_history_or_logs(
 ) -> None:  # fmt: skip
     caplog.set_level(logging.DEBUG)
     up(stack)
-    stack.settings.kubernetes.image = "ghcr.io/sphinx/api:0.2.0"
+    stack.settings.kubernetes.image = image_ref("0.2.0")
     up(stack)
     rollback(stack)
     shown = history(stack, show=1)

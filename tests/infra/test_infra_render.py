@@ -16,7 +16,7 @@ from sphinxctl.infra.lint import lint_objects, selector_matches
 from sphinxctl.infra.render import Sources, render, render_objects, to_yaml
 from sphinxctl.infra.secret_values import REDACTED, reveal
 from sphinxctl.settings import load_settings
-from tests.support.infra_env import ROOT, contains_secret, settings_for
+from tests.support.infra_env import ROOT, contains_secret, image_ref, settings_for
 
 KUBERNETES_VERSION = "1.31.0"  # pinned: the oldest version the stack supports
 ENVS = ["local", "testnet", "mainnet"]
@@ -94,7 +94,7 @@ def test_mainnet_api_pods_are_hardened_spread_and_probed_on_health_endpoints() -
     assert security["capabilities"]["drop"] == ["ALL"]
     assert pod["topologySpreadConstraints"]
     assert pod["affinity"]["podAntiAffinity"]
-    assert container["image"] == "ghcr.io/sphinx/api:0.1.0"
+    assert container["image"] == image_ref("0.1.0")
     assert container["resources"] == {
         "requests": {"cpu": "500m", "memory": "512Mi"},
         "limits": {"cpu": "2", "memory": "1Gi"},
@@ -147,8 +147,12 @@ def test_mainnet_no_container_lacks_resources_and_long_running_ones_have_probes(
             if owner["kind"] in ("Deployment", "StatefulSet"):
                 assert container["livenessProbe"] and container["readinessProbe"]
                 assert container["livenessProbe"] != container["readinessProbe"]
-            tag = container["image"].rsplit(":", 1)[1]
-            assert tag and tag != "latest"
+            image = container["image"]
+            if owner["metadata"]["labels"].get("app.kubernetes.io/component") == "api":
+                assert "@sha256:" in image  # the platform's own image: by digest
+            else:
+                tag = image.rsplit(":", 1)[1]
+                assert tag and tag != "latest"
 
 
 def test_mainnet_render_passes_every_readiness_lint() -> None:

@@ -30,7 +30,7 @@ from sphinxctl.infra.rollout_models import RolloutEvent, RolloutRecord
 from sphinxctl.infra.rollout_state import RECORD_KEY, RECORD_NAME
 from sphinxctl.settings import Settings
 from sphinxctl.store import Store
-from tests.support.infra_env import ENVIRON, project_copy, settings_for, stack_for
+from tests.support.infra_env import ENVIRON, image_ref, project_copy, settings_for, stack_for
 from tests.support.k8s_fault_proxy import FaultProxy
 from tests.support.k8s_fixtures import Cluster
 from tests.support.ports import free_port
@@ -39,8 +39,8 @@ from tests.support.redis_server import shared_redis
 from tests.support.rollout_env import Tracks
 
 pytestmark = pytest.mark.integration
-NEW = "ghcr.io/sphinx/api:0.2.0"
-OLD = "ghcr.io/sphinx/api:0.1.0"
+NEW = image_ref("0.2.0")
+OLD = image_ref("0.1.0")
 # The HPA's min and max in these tests, so the autoscaler agrees. One stable pod keeps pod
 # churn (slow on a loaded machine) low: 1 canary pod at every step, the stable at 0 for 100 %.
 # The ratio arithmetic for larger counts is unit-tested (tests/infra/test_rollout_gates.py).
@@ -336,6 +336,6 @@ def test_a_restore_cut_short_is_finished_before_the_next_rollout(k8s: K8s) -> No
         {"spec": {"replicas": 0}},
         content_type="application/merge-patch+json",
     )
-    again, _, _ = run(settings, k8s.kubeconfig, RolloutRequest(image="ghcr.io/sphinx/api:0.3.0"))
+    again, _, _ = run(settings, k8s.kubeconfig, RolloutRequest(image=image_ref("0.3.0")))
     assert again.outcome == "paused" and again.rollout.stable_replicas == 2
     assert (k8s.replicas("sphinx-api-canary"), k8s.replicas("sphinx-api")) == (1, 2)

@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 from sphinxctl.cli.app import app
 from sphinxctl.infra.apply import up
 from sphinxctl.infra.rollout_state import RECORD_NAME
-from tests.support.infra_env import ENVIRON, project_copy, settings_for, stack_for
+from tests.support.infra_env import ENVIRON, image_ref, project_copy, settings_for, stack_for
 from tests.support.k8s_fault_proxy import FaultProxy
 from tests.support.k8s_fixtures import Cluster
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
-STABLE_IMAGE = "ghcr.io/sphinx/api:0.1.0"
+STABLE_IMAGE = image_ref("0.1.0")
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_starting_needs_an_image_and_a_different_one(project: Path, deployed: Pa
 
 
 def test_without_a_stable_deployment_nothing_starts(project: Path, kubeconfig: Path) -> None:
-    code, _, err = rollout(project, kubeconfig, "--yes", "--image", "ghcr.io/sphinx/api:0.2.0")
+    code, _, err = rollout(project, kubeconfig, "--yes", "--image", image_ref("0.2.0"))
     assert code == 2 and "there is no stable to roll out from" in err
 
 
@@ -90,7 +90,7 @@ def test_without_a_terminal_and_without_yes_nothing_starts(
     project: Path, kubeconfig: Path, fault_proxy: FaultProxy
 ) -> None:
     fault_proxy.requests.clear()
-    code, _, err = rollout(project, kubeconfig, "--image", "ghcr.io/sphinx/api:0.2.0")
+    code, _, err = rollout(project, kubeconfig, "--image", image_ref("0.2.0"))
     assert code == 2 and "confirmation" in err
     assert fault_proxy.writes() == []
 
@@ -111,7 +111,7 @@ def test_an_unrecordable_rollout_never_touches_the_cluster(
 ) -> None:
     clean_env.setenv("DATABASE_URL", f"postgresql://sphinx:pw@127.0.0.1:{free_port()}/sphinx")
     fault_proxy.requests.clear()
-    code, _, err = rollout(project, kubeconfig, "--yes", "--image", "ghcr.io/sphinx/api:0.2.0")
+    code, _, err = rollout(project, kubeconfig, "--yes", "--image", image_ref("0.2.0"))
     assert code != 0 and "the rollout was not started" in err
     assert fault_proxy.writes() == []
     assert cluster.get("v1", "configmaps", RECORD_NAME) is None
@@ -122,6 +122,6 @@ def test_a_rollout_missing_the_stacks_secrets_stops_before_any_change(
 ) -> None:
     """Promotion re-applies the stack; its secrets are checked before the first step."""
     fault_proxy.requests.clear()
-    code, _, err = rollout(project, deployed, "--yes", "--image", "ghcr.io/sphinx/api:0.2.0")
+    code, _, err = rollout(project, deployed, "--yes", "--image", image_ref("0.2.0"))
     assert code == 2 and "database.url" in err
     assert fault_proxy.writes() == []

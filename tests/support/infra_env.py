@@ -21,7 +21,18 @@ REDIS_PASSWORD = "Zq7-redis-31c"
 DEPLOYER_KEY = "0x" + "7a" * 32
 SECRET_VALUES = [DB_PASSWORD, JWT_SECRET, GRAFANA_PASSWORD, RPC_KEY, REDIS_PASSWORD, DEPLOYER_KEY]
 
+
+def image_ref(version: str) -> str:
+    """A stand-in API image reference by digest (testnet and mainnet refuse tags)."""
+    import hashlib
+
+    return "ghcr.io/sphinx/api@sha256:" + hashlib.sha256(version.encode()).hexdigest()
+
+
+API_IMAGE = image_ref("0.1.0")
+
 ENVIRON = {
+    "SPHINX_API_IMAGE": API_IMAGE,
     "DATABASE_URL": f"postgresql://sphinx:{DB_PASSWORD}@postgres:5432/sphinx",
     "SPHINX_JWT_SECRET": JWT_SECRET,
     "SPHINX_GRAFANA_PASSWORD": GRAFANA_PASSWORD,

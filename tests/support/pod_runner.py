@@ -49,7 +49,8 @@ def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     raise KeyError(f"{kind}/{name} is not in the rendered stack")
 
 
-def _data(obj: dict[str, Any]) -> dict[str, str]:
+def object_data(obj: dict[str, Any]) -> dict[str, str]:
+    """A ConfigMap's or Secret's keys and their text (Secret `data` decoded)."""
     import base64
 
     out = {k: str(v) for k, v in (obj.get("stringData") or {}).items()}
@@ -73,7 +74,7 @@ class PodContainer:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pod-")))
 
     def _source(self, kind: str, name: str) -> dict[str, str]:
-        data = _data(find(self.objects, kind, name))
+        data = object_data(find(self.objects, kind, name))
         if self.drop_key is not None and kind == "Secret" and name == self.drop_key[0]:
             data.pop(self.drop_key[1], None)
         return data

@@ -9,7 +9,9 @@
 
 Each step is skipped when podman's storage already holds its tag, so a rebuild of an unchanged
 checkout costs one `podman image exists`. Prints one JSON object: ref (repo@sha256:...), tag,
-digest, size, layers and the seconds each step took. Run through `nox -s image`.
+digest, size, layers and the seconds each step took, and records it in build/image.json (the
+local environment deploys that `ref` when kubernetes.image is empty). Run through
+`nox -s image`.
 """
 
 from __future__ import annotations
@@ -195,11 +197,25 @@ def build(force: bool = False) -> dict[str, object]:
     }
 
 
+RECORD = ROOT / "build" / "image.json"
+
+
+def record(result: dict[str, object]) -> None:
+    """build/image.json: what the local environment deploys when kubernetes.image is empty
+    (sphinxctl/infra/image.py); written atomically, the checkout's last build."""
+    RECORD.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RECORD.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(RECORD)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rebuild the API image")
     args = parser.parse_args()
-    print(json.dumps(build(force=args.force), indent=2))
+    result = build(force=args.force)
+    record(result)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

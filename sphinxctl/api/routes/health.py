@@ -2,8 +2,11 @@
 
 Readiness is computed at most once per READY_CACHE_SECONDS per process, however many probes
 ask at once (they share one computation), so probes cannot fan out to the RPC endpoints. The
-probe (no token) gets a bare `{"ready": ...}`; the full report, which names hosts and driver
-errors, goes to callers with an admin token only.
+probe (no token) gets `{"ready": ..., "failed": [names]}`: the names of the failing checks
+(`database`, `redis`, `chain:<chain>`, `contracts`, `contract:<chain>:<name>`, `abis`), never a
+value, host or error text; the full report, which names hosts and driver errors, goes to
+callers with an admin token only. A server missing part of its configuration answers from
+`api/preflight.py` instead (`config`, `jwt-keys`, `signer-key`, ...).
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ READY_CACHE_SECONDS = 1.0
 
 
 class ReadinessStatus(BaseModel):
-    """What a probe sees of /health/ready."""
+    """What a probe sees of /health/ready: the names of the failing checks, no details."""
 
     ready: bool
+    failed: list[str] = []
 
 
 class ReadinessCache:
@@ -82,7 +86,8 @@ async def health() -> Liveness:
     responses={
         503: {
             "model": ReadinessReport | ReadinessStatus,
-            "description": "Not ready (with an admin token, `failed` says why)",
+            "description": "Not ready: `failed` names the failing checks (an admin token "
+            "gets the full report)",
         }
     },
 )
@@ -96,7 +101,8 @@ async def ready(request: Request) -> JSONResponse:
     status = 200 if report.ready else 503
     claims = await authenticate(request) if request.headers.get("authorization") else None
     if claims is None or claims.role is not Role.admin:
-        return JSONResponse({"ready": report.ready}, status_code=status)
+        probe = ReadinessStatus(ready=report.ready, failed=report.failed)
+        return JSONResponse(probe.model_dump(), status_code=status)
     return JSONResponse(report.model_dump(mode="json"), status_code=status)
 
 

@@ -56,7 +56,9 @@ def api_ready(ctx: CheckContext) -> Outcome:
     if response.status_code != 200:
         return failed(
             f"{shown} answered {response.status_code}: {response.text[:200]}",
-            "the body names the part that is not ready (database, Redis, chains): fix it",
+            "the body's `failed` names each check that is not ready (database, redis, "
+            "chain:<chain>, contracts, abis, config, jwt-keys, signer-key...; "
+            "docs/POD_CONTRACT.md says what each needs): fix those",
         )
     return passed(f"{shown} answered 200")
 
