@@ -126,11 +126,15 @@ def test_stuck_transaction_is_replaced_with_a_fee_bump_at_the_same_nonce(
     worker.start()
     path = project / "deployments" / "local.json"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait for the first replacement, then mine
+    while time.monotonic() < deadline:  # wait for the first replacement to reach the node
         if path.exists():
             txs = journal(project)["chains"]["ethereum"]["transactions"]
+            # The journal holds an attempt before it is broadcast (write-ahead): mine only once
+            # the node has the replacement, or a loaded machine mines the original first.
             if txs and len(txs[0]["attempts"]) >= 2:
-                break
+                replacement = txs[0]["attempts"][1]["tx_hash"]
+                if node.call("eth_getTransactionByHash", replacement) is not None:
+                    break
         time.sleep(0.05)
     node.call("evm_mine")
     node.call("evm_setAutomine", True)
