@@ -26,7 +26,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.run("mypy", "sphinxctl")
+    session.run("mypy", "sphinxctl", "tests", "bench", "tools", "noxfile.py")
 
 
 @nox.session

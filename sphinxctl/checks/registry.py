@@ -134,7 +134,9 @@ _REGISTRY: dict[str, Check] = {}
 _loaded = False
 
 
-def check(item_id: str, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+def check(
+    item_id: str, name: str, *, timeout: float = DEFAULT_TIMEOUT
+) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as the automated check of CHECKLIST item `item_id`."""
 
     def register(function: CheckFunction) -> CheckFunction:

@@ -239,7 +239,7 @@ class SnapshotJobs:
                 done += count
                 job = self._set(job, notify, done=done, round_trips=reader.round_trips)
 
-            scores = reader.scores(range(1, total + 1), on_batch)  # type: ignore[arg-type]
+            scores = reader.scores(range(1, total + 1), on_batch)
             if not scores:
                 raise NothingMinted(f"no token has been minted on {chain} yet")
             job = self._set(job, notify, phase="building", round_trips=reader.round_trips)

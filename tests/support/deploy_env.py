@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def compiled_template(directory: Path) -> Path:
 def make_project(
     directory: Path,
     template: Path,
-    chains: dict[str, str | int],
+    chains: Mapping[str, str | int],
     overrides: dict[str, Any] | None = None,
     environment: str = "local",
 ) -> Path:
