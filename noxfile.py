@@ -39,7 +39,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.run("mypy", "sphinxctl")
+    session.run("mypy", "sphinxctl", "tests", "bench", "tools", "noxfile.py")
 
 
 @nox.session

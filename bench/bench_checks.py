@@ -125,13 +125,13 @@ def main() -> None:
         env[f"SPHINXCTL_CHAINS__{name}__RPC_URLS"] = f'["http://127.0.0.1:{port}"]'
     env["SPHINXCTL_REDIS__URL"] = f"redis://127.0.0.1:{port}/0"
     start = time.perf_counter()
-    proc = subprocess.run(
+    result = subprocess.run(
         [str(Path(sys.executable).with_name("sphinxctl")), "check", "mainnet", "-o", "json"],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     wall = time.perf_counter() - start
     server.close()
-    print(f"check mainnet, hanging RPCs  {wall:6.2f} s, exit {proc.returncode} (limit 30 s)")
+    print(f"check mainnet, hanging RPCs  {wall:6.2f} s, exit {result.returncode} (limit 30 s)")
 
 
 if __name__ == "__main__":

@@ -114,4 +114,4 @@ def serve_forever(
 def _start_metrics_server(options: ServeOptions, view: ScrapeView) -> None:
     from prometheus_client import start_http_server
 
-    start_http_server(options.metrics_port or 0, addr=options.host, registry=view)  # type: ignore[arg-type]
+    start_http_server(options.metrics_port or 0, addr=options.host, registry=view)

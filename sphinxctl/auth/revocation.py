@@ -165,7 +165,7 @@ class AsyncRedisRevocations:
         return bool(await self.client.exists(KEY_PREFIX + jti))
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose(close_connection_pool=True)  # Redis() leaves a given pool open
 
 
 def _options(redis: RedisSettings, *, asyncio: bool = False) -> dict[str, Any]:

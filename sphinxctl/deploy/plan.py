@@ -43,7 +43,7 @@ def _deploy(contract: str, args: list[Ref | int | str], **extra: object) -> Plan
         artifact=str(extra.pop("artifact", contract)),
         args=args,
         description=f"deploy {contract}",
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -52,7 +52,7 @@ def _grant(contract: str, role: str, account: Ref | str, phase: str = "deploy") 
     return PlanStep(
         intent=f"{'handover:' if phase == 'handover' else ''}grant:{contract}:{role}:{who}",
         kind="call",
-        phase=phase,  # type: ignore[arg-type]
+        phase=phase,
         contract=contract,
         function=GRANT,
         args=[role_id(role), account],

@@ -75,7 +75,7 @@ class ChainTransactions:
     def _emit(self, kind: str, message: str, tx_hash: str | None = None) -> None:
         self.run.on_event(
             DeployEvent(
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 chain=self.chain.name,
                 message=message,
                 done=self._done,
@@ -269,7 +269,7 @@ class ChainTransactions:
 
     def _record_creation(self, record: TxRecord, receipt: dict[str, Any]) -> None:
         jc = self._section()
-        link = lambda address: explorer_link(  # noqa: E731
+        link: Callable[[str], str | None] = lambda address: explorer_link(  # noqa: E731
             self.chain, self.run.environment, "address", address
         )
         if record.kind == "deploy" and record.contract:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sphinxctl.errors import KubernetesError
 from sphinxctl.infra.api_errors import ApiAnswer, api_error
@@ -34,7 +34,7 @@ class RetryPolicy:
     max_delay: float = 4.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        wanted = self.base_delay * (2 ** (attempt - 1)) * random.uniform(0.75, 1.0)
+        wanted: float = self.base_delay * (2 ** (attempt - 1)) * random.uniform(0.75, 1.0)
         if retry_after is not None:
             wanted = max(wanted, retry_after)
         return min(wanted, self.max_delay)
@@ -151,13 +151,18 @@ class KubeApi:
 
     # -- requests --------------------------------------------------------------------------
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None) -> dict | None:
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None
+    ) -> dict[str, Any] | None:
         """The live object, or None when it does not exist."""
         resource = self.resource(api_version, kind)
         ns = namespace if resource.namespaced else None
         return self._call(
             f"get {kind} {self._where(name, ns)}",
-            lambda: _to_dict(resource.get(name=name, namespace=ns, _request_timeout=self._timeout)),
+            lambda: cast(
+                "dict[str, Any] | None",
+                _to_dict(resource.get(name=name, namespace=ns, _request_timeout=self._timeout)),
+            ),
             missing_ok=True,
         )
 
@@ -222,7 +227,7 @@ class KubeApi:
         return done is not None
 
     def merge_patch(
-        self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict
+        self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict[str, Any]
     ) -> dict[str, Any]:
         """JSON merge patch (an Update, so it never takes fields an apply owns)."""
         resource = self.resource(api_version, kind)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sphinxctl.errors import RolloutPaused, UsageError
 from sphinxctl.infra import rollout_canary as canary
@@ -62,14 +63,14 @@ class Rollout:
 
     def emit(self, record: RolloutRecord, kind: str, message: str, **fields: object) -> None:
         if self.notify is not None:
-            self.notify(RolloutEvent(kind=kind, message=message, rollout=record.id, **fields))  # type: ignore[arg-type]
+            self.notify(RolloutEvent(kind=kind, message=message, rollout=record.id, **fields))
 
     def result(self, outcome: str, message: str, record: RolloutRecord | None) -> RolloutResult:
         plans = canary.plan(record.steps, record.stable_replicas) if record else []
         return RolloutResult(
             environment=self.ctx.settings.environment,
             namespace=self.ns,
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
             message=message,
             rollout=record,
             plan=plans,
@@ -135,7 +136,7 @@ class Rollout:
         )
         return self._drive(record, resumed=False)
 
-    def _canary(self, record: RolloutRecord) -> dict:
+    def _canary(self, record: RolloutRecord) -> dict[str, Any]:
         if self.ctx.sources is None:
             raise UsageError("infra rollout needs the manifest sources")
         rendered = render_objects(self.ctx.settings, self.ctx.sources)

@@ -152,7 +152,7 @@ def judge(
         window_seconds=window_seconds,
         stable=stable,
         canary=canary,
-        baseline=kind,  # type: ignore[arg-type]
+        baseline=kind,
         passed=not reasons,
         reasons=reasons,
     )

@@ -68,7 +68,7 @@ def test_deposits_and_withdrawals_feed_the_transaction_value_histogram(
     }
     with devnet.snapshot():
         # Earlier tests revert the chain below blocks the poller saw: let it catch up first.
-        poller = live_api.server.config.app.state.services.poller
+        poller = live_api.server.config.app.state.services.poller  # type: ignore[union-attr]
         rounds = poller.rounds
         while poller.rounds < rounds + 2:
             time.sleep(0.1)

@@ -35,7 +35,7 @@ def settings(keys: list[AuthKey], active: str, algorithms: list[str] | None = No
     return AuthSettings(
         issuer="https://auth.sphinx.local",
         audience="sphinx-api",
-        algorithms=algs,  # type: ignore[arg-type]
+        algorithms=algs,
         active_kid=active,
         keys=keys,
     )
@@ -47,7 +47,7 @@ def hmac_key(kid: str = "k1", secret: str = GOOD_SECRET, **extra: Any) -> AuthKe
 
 def pair(tmp_path: Path, alg: str, kid: str) -> AuthKey:
     private, public = generate_key(alg, kid, tmp_path).files  # type: ignore[arg-type]
-    return AuthKey(kid=kid, algorithm=alg, private_key_path=private, public_key_path=public)  # type: ignore[arg-type]
+    return AuthKey(kid=kid, algorithm=alg, private_key_path=private, public_key_path=public)
 
 
 # --- HMAC secrets ----------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_public_key_only_verifies_but_cannot_issue(tmp_path: Path, alg: str) -> 
     full = settings([pair(tmp_path, alg, "a1")], "a1")
     token, _ = issue_token(KeySet.from_settings(full, tmp_path), full, "dave", "viewer", now=NOW)
     public_only = settings(
-        [AuthKey(kid="a1", algorithm=alg, public_key_path=full.keys[0].public_key_path)],  # type: ignore[arg-type]
+        [AuthKey(kid="a1", algorithm=alg, public_key_path=full.keys[0].public_key_path)],
         "a1",
     )
     verifier = KeySet.from_settings(public_only, tmp_path)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_typing import HexStr
 from pydantic import SecretStr
 
 from sphinxctl.chains.signer import deployer_address, load_signer, needs_password
@@ -19,7 +20,7 @@ ADDRESS = Account.from_key(KEY).address
 
 def _keystore(tmp_path: Path, password: str) -> Path:
     path = tmp_path / "deployer.json"
-    path.write_text(json.dumps(Account.encrypt(KEY, password, kdf="pbkdf2", iterations=2)))
+    path.write_text(json.dumps(Account.encrypt(HexStr(KEY), password, kdf="pbkdf2", iterations=2)))
     return path
 
 

@@ -19,7 +19,7 @@ def _write(project: Path, env: str, body: str) -> None:
     (project / "deployments" / f"{env}.attestations.yaml").write_text(body)
 
 
-def _load(project: Path, body: str):  # type: ignore[no-untyped-def]
+def _load(project: Path, body: str):
     _write(project, "local", body)
     return load_attestations(project, "local", load_checklist(project), today=TODAY)
 

@@ -15,11 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def items():  # type: ignore[no-untyped-def]
+def items():
     return load_checklist(ROOT)
 
 
-def test_every_automated_item_has_a_registered_check_under_its_id(items) -> None:  # type: ignore[no-untyped-def]
+def test_every_automated_item_has_a_registered_check_under_its_id(items) -> None:
     checks = registry()
     for item in items:
         if item.kind == "automated":
@@ -27,13 +27,13 @@ def test_every_automated_item_has_a_registered_check_under_its_id(items) -> None
             assert checks[item.id].name == item.check, item.id
 
 
-def test_every_registered_check_has_an_automated_item(items) -> None:  # type: ignore[no-untyped-def]
+def test_every_registered_check_has_an_automated_item(items) -> None:
     automated = {item.id: item.check for item in items if item.kind == "automated"}
     for check_id, check in registry().items():
         assert automated.get(check_id) == check.name, f"{check_id} {check.name} not in CHECKLIST"
 
 
-def test_checklist_covers_every_area_with_over_a_hundred_items(items) -> None:  # type: ignore[no-untyped-def]
+def test_checklist_covers_every_area_with_over_a_hundred_items(items) -> None:
     assert len(items) >= 100
     per_area = Counter(item.area for item in items)
     assert set(per_area) == {key for key, _ in AREAS.values()}
@@ -41,7 +41,7 @@ def test_checklist_covers_every_area_with_over_a_hundred_items(items) -> None:  
     assert all(item.evidence for item in manual)
 
 
-def test_the_issue_s_automated_checks_and_backup_items_exist(items) -> None:  # type: ignore[no-untyped-def]
+def test_the_issue_s_automated_checks_and_backup_items_exist(items) -> None:
     names = {item.check for item in items if item.kind == "automated"}
     required = {
         "config-no-placeholder-addresses", "config-secrets-set", "jwt-secret-strength",

@@ -17,7 +17,7 @@ from tests.support.ports import HangingServer
 CONFIG = str(ROOT / "environments")
 
 
-def invoke(*args: str):  # type: ignore[no-untyped-def]
+def invoke(*args: str):
     return CliRunner().invoke(app, ["--config-dir", CONFIG, *args])
 
 

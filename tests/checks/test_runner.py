@@ -16,7 +16,7 @@ def _ctx() -> CheckContext:
     return CheckContext(env="local", project_root=Path("."), loaded=None)
 
 
-def _check(item_id: str, fn, timeout: float = 5.0) -> Check:  # type: ignore[no-untyped-def]
+def _check(item_id: str, fn, timeout: float = 5.0) -> Check:
     return Check(item_id, f"check-{item_id.lower()}", fn, timeout)
 
 
@@ -111,7 +111,7 @@ def test_blocking_is_followed_through_chains_but_never_around_a_cycle() -> None:
     def fails(ctx: CheckContext) -> Outcome:
         return failed("no database.url", "set it")
 
-    def blocked_by(item: str):  # type: ignore[no-untyped-def]
+    def blocked_by(item: str):
         def check(ctx: CheckContext) -> Outcome:
             raise Blocked(item, f"needs {item}")
 

@@ -27,7 +27,8 @@ def test_yes_confirms_without_asking(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_terminal_and_no_yes_is_a_usage_error_naming_the_question() -> None:
     with pytest.raises(ConfirmationRequired) as refused:
         confirm(QUESTION, yes=False, env="local", tty=False)
-    assert refused.value.exit_code == ExitCode.USAGE == 2
+    assert refused.value.exit_code == ExitCode.USAGE
+    assert int(ExitCode.USAGE) == 2
     assert refused.value.message == f"{QUESTION} needs confirmation"
     with pytest.raises(ConfirmationRequired, match="nothing was signed") as custom:
         confirm(QUESTION, yes=False, env="local", tty=False, unattended="nothing was signed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from web3.types import RPCEndpoint
 
 from sphinxctl.chains.rpc import ChainClient
 from sphinxctl.platform.harvests import MAX_BLOCK_RANGE, HarvestScanner, harvested_profit
@@ -38,7 +39,7 @@ def test_a_long_gap_is_scanned_in_bounded_ranges(system: System) -> None:
     s, client, scanner = system, _client(system), HarvestScanner()
     start = s.chain.w3.eth.block_number
     scanner.scan("ethereum", client, s.vault.address, start)
-    s.chain.w3.provider.make_request("anvil_mine", [hex(MAX_BLOCK_RANGE + 10)])
+    s.chain.w3.provider.make_request(RPCEndpoint("anvil_mine"), [hex(MAX_BLOCK_RANGE + 10)])
     s.chain.tx(s.token.functions.mint(s.s1.address, 9 * UNIT), s.admin)
     s.chain.tx(s.vault.functions.harvest(s.s1.address), s.operator)
     head = s.chain.w3.eth.block_number

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _chain(**extra: object) -> ChainSettings:
-    return ChainSettings(name="ethereum", chain_id=1, rpc_urls=["http://x"], **extra)  # type: ignore[arg-type]
+    return ChainSettings(name="ethereum", chain_id=1, rpc_urls=["http://x"], **extra)
 
 
 def _history(base_gwei: list[float], tips_gwei: list[float]) -> dict[str, object]:

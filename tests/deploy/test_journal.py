@@ -33,10 +33,10 @@ def _record(nonce: int, status: str = "confirmed", **extra: object) -> TxRecord:
         intent=f"deploy:C{nonce}",
         kind="deploy",
         contract=f"C{nonce}",
-        status=status,  # type: ignore[arg-type]
+        status=status,
         attempts=[Attempt(tx_hash=f"0x{nonce:064x}", raw="0x02f8", gas_limit=100)],
         tx_hash=f"0x{nonce:064x}",
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

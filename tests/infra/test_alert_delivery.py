@@ -107,8 +107,8 @@ def test_receivers_carry_urls_only_when_set(receivers_set: Any) -> None:
 def test_receiver_secrets_never_leave_the_secret(receivers_set: Any) -> None:
     objects = render_objects(receivers_set, Sources.under(ROOT))
     printed = to_yaml(objects)
-    for secret in ("4f1c-secret-token", "slack-secret-token", PAGERDUTY):
-        assert secret not in printed
+    for token in ("4f1c-secret-token", "slack-secret-token", PAGERDUTY):
+        assert token not in printed
     secret = next(o for o in objects if o["metadata"]["name"] == "alertmanager-config")
     assert secret["kind"] == "Secret"
     prometheus = next(o for o in objects if o["metadata"]["name"] == "prometheus-config")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ DIGEST = image_ref("0.9.0")
 SOURCES = Sources.under(ROOT)
 
 
-def _api(objects: list[dict]) -> str:  # type: ignore[type-arg]
+def _api(objects: list[dict[str, Any]]) -> str:
     deployment = next(
         o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "sphinx-api"
     )

@@ -274,7 +274,7 @@ def test_an_unknown_template_key_is_one_clear_error_exit_2_without_retries(
         pytest.raises(ManifestRejected) as err,
     ):
         up(ctx)
-    assert err.value.exit_code == ExitCode.USAGE == 2
+    assert err.value.exit_code == ExitCode.USAGE == 2  # type: ignore[comparison-overlap]
     assert err.value.reference == "manifest-unknown-field"
     assert f"StatefulSet {settings.kubernetes.namespace}/redis" in err.value.message
     assert ".spec.replicaCount" in err.value.message

@@ -3,6 +3,8 @@ verdicts (and their reasons), and the settings and flags that feed them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -70,7 +72,7 @@ def test_at_100_percent_the_previous_steps_stable_is_the_baseline() -> None:
 
 
 def test_the_canary_object_is_the_stable_with_its_own_selector_and_image() -> None:
-    stable = {
+    stable: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {

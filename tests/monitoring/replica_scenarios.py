@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS_DIR = ROOT / "alert_rules" / "tests"
@@ -51,7 +52,7 @@ def replica(i: int) -> dict[str, str]:
 
 
 def fleet(
-    metric: str, busy: str | list[str], idle: str | None, busy_count: int = BUSY, **labels: str
+    metric: str, busy: str | list[str], idle: str | None, busy_count: int = BUSY, **labels: Any
 ) -> list[Series]:
     """Ten replicas of one series: the first `busy_count` with `busy` values (one string for
     all, or one each), the rest with `idle` (None: the idle replicas have no such series)."""
@@ -73,7 +74,7 @@ def steps(per: int, total: int, every: int = 1) -> str:
 
 
 def histogram(
-    metric: str, per_minute: dict[str, int], idle: bool, n: int, **labels: str
+    metric: str, per_minute: dict[str, int], idle: bool, n: int, **labels: Any
 ) -> list[Series]:
     """`_bucket` series of one histogram: busy replicas add `per_minute[le]` a minute."""
     out: list[Series] = []
@@ -91,7 +92,7 @@ FAST_API = {"0.1": 600, "1.0": 600, "2.5": 600, "5.0": 600, "+Inf": 600}
 SLOW_API = {"0.1": 0, "1.0": 0, "2.5": 0, "5.0": 600, "+Inf": 600}
 FAST_PROOF = {"0.5": 60, "1.0": 60, "5.0": 60, "10.0": 60, "+Inf": 60}
 SLOW_PROOF = {"0.5": 0, "1.0": 0, "5.0": 0, "10.0": 60, "+Inf": 60}
-ETH = {"chain": "ethereum"}
+ETH: dict[str, Any] = {"chain": "ethereum"}
 DAY_5M = 288  # five-minute samples in a day
 
 
@@ -108,7 +109,7 @@ def _gauge_pair(metric: str, alert: str, why: str, bad: str, good: str) -> Scena
 
 def scenarios() -> list[Scenario]:
     requests = "sphinxos_requests_total"
-    api = {"route": "/api/v1/nfts", "method": "GET"}
+    api: dict[str, Any] = {"route": "/api/v1/nfts", "method": "GET"}
     out = [
         _gauge_pair(
             "sphinxos_blockchain_connected",

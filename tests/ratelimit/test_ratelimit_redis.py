@@ -173,7 +173,7 @@ async def test_keys_are_hash_tagged_and_expire_when_full_again(redis: RedisServe
 def limiter_for(server: RedisServer, mode: str) -> RateLimiter:
     settings = RedisSettings(
         url=SecretStr(server.url),
-        failure_mode=mode,  # type: ignore[arg-type]
+        failure_mode=mode,
         replicas=4,
         timeout_seconds=0.5,
         reconnect_interval_seconds=0.05,

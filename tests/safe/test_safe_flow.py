@@ -248,9 +248,10 @@ def test_keystore_signature_table_output_and_dry_run_send_nothing(
     devnet: SafeDevnet, tmp_path: Path, clean_env: pytest.MonkeyPatch
 ) -> None:
     from eth_account import Account
+    from eth_typing import HexStr
 
     keystore = tmp_path / "owner4.json"
-    keystore.write_text(json.dumps(Account.encrypt(dev_key(4), "owner-four-pass")))
+    keystore.write_text(json.dumps(Account.encrypt(HexStr(dev_key(4)), "owner-four-pass")))
     clean_env.setenv("OWNER_4_PASSWORD", "owner-four-pass")
     shown = devnet.run("safe", "propose", "set-treasury-fee", "300", "--chain", "ethereum")
     assert shown.exit_code == 0, shown.output

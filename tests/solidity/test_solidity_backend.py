@@ -155,7 +155,7 @@ def _standard_json(wrapper: Path, data: dict, *args: str, cwd: Path) -> dict:
         cwd=cwd,
     )
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+    return json.loads(proc.stdout)
 
 
 def test_shim_writes_outputs_far_beyond_64_kib_intact(wrapper: Path) -> None:

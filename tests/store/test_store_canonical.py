@@ -129,7 +129,7 @@ def test_row_hash_is_stable_and_covers_every_field() -> None:
     for field, value in changes.items():
         assert row_hash(**{**ROW, field: value}) != base, field  # type: ignore[arg-type]
     same_moment = ROW["occurred_at"].astimezone(timezone(timedelta(hours=-5)))  # type: ignore[attr-defined]
-    assert row_hash(**{**ROW, "occurred_at": same_moment}) == base  # type: ignore[arg-type]
+    assert row_hash(**{**ROW, "occurred_at": same_moment}) == base
 
 
 @settings(deadline=None, max_examples=60)  # no deadline: the machine may be busy

@@ -17,7 +17,7 @@ from sphinxctl.store.engine import operation_of, resolve_target
 from sphinxctl.store.failures import classify
 
 
-def _target(url: str | None, root: Path = Path("/proj")):  # type: ignore[no-untyped-def]
+def _target(url: str | None, root: Path = Path("/proj")):
     return resolve_target(DatabaseSettings(url=SecretStr(url) if url else None), root)
 
 
@@ -50,7 +50,7 @@ def test_unsupported_urls_are_config_errors(url: str) -> None:
 
 
 def test_empty_url_from_an_unset_variable_means_sqlite() -> None:
-    assert DatabaseSettings(url="").url is None  # type: ignore[arg-type]
+    assert DatabaseSettings(url="").url is None
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ class _Orig(Exception):
         self.sqlstate = sqlstate
 
 
-def _wrapped(cls: type[sa_exc.DBAPIError], message: str, sqlstate: str | None = None):  # type: ignore[no-untyped-def]
+def _wrapped(cls: type[sa_exc.DBAPIError], message: str, sqlstate: str | None = None):
     return cls("SELECT 1", None, _Orig(message, sqlstate))
 
 

@@ -39,7 +39,7 @@ def _schema(store: Store) -> dict[str, Any]:
         return {
             name: (
                 [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(name)],
-                sorted(i["name"] for i in insp.get_indexes(name)),
+                sorted(str(i["name"]) for i in insp.get_indexes(name)),
                 sorted(str(u["name"]) for u in insp.get_unique_constraints(name)),
             )
             for name in sorted(insp.get_table_names())

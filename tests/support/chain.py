@@ -76,6 +76,7 @@ class Chain:
         tx_hash = factory.constructor(*args).transact({"from": sender})
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
         assert receipt["status"] == 1, f"deploying {name} failed"
+        assert receipt["contractAddress"] is not None
         return self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
 
     def at(self, name: str, address: str) -> Contract:

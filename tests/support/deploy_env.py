@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def compiled_template(directory: Path) -> Path:
 def make_project(
     directory: Path,
     template: Path,
-    chains: dict[str, str | int],
+    chains: Mapping[str, str | int],
     overrides: dict[str, Any] | None = None,
     environment: str = "local",
 ) -> Path:

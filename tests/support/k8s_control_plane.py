@@ -80,10 +80,10 @@ class ControlPlane:
     # -- processes --------------------------------------------------------------------------
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        log = (self.dir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+        with (self.dir / f"{name}.log").open("wb") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         self._procs.append((name, proc))
         return proc
 

@@ -104,7 +104,7 @@ class FaultProxy:
                         conn = http.client.HTTPSConnection(
                             "127.0.0.1", plane.port, context=upstream, timeout=30
                         )
-                        self._upstream = conn
+                        self._upstream: http.client.HTTPSConnection | None = conn
                     try:
                         conn.request(self.command, self.path, body=body or None, headers=headers)
                         answer = conn.getresponse()

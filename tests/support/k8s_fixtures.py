@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ class Cluster:
             content_type="application/merge-patch+json",
         )
 
-    def provide_volumes(self, claims: list[str], size: str = "1Ti") -> None:
+    def provide_volumes(self, claims: Iterable[str], size: str = "1Ti") -> None:
         """PersistentVolumes pre-bound to the named claims of this namespace (the test
         cluster has no provisioner); the controller-manager binds them."""
         for claim in claims:

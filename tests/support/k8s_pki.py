@@ -83,7 +83,7 @@ class TestPki:
         self,
         stem: str,
         subject: x509.Name,
-        usage: ExtendedKeyUsageOID,
+        usage: x509.ObjectIdentifier,
         *,
         sans: list[x509.GeneralName] | None = None,
         expired: bool = False,

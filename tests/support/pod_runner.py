@@ -130,7 +130,7 @@ class PodContainer:
         return path
 
     def _volume_dir(self, volume: dict[str, Any]) -> Path:
-        directory = self.workdir / "volumes" / volume["name"]
+        directory: Path = self.workdir / "volumes" / volume["name"]
         directory.mkdir(parents=True, exist_ok=True)
         if "configMap" in volume:
             files = self._source("ConfigMap", volume["configMap"]["name"])

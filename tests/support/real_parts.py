@@ -104,7 +104,7 @@ def _part_of(args: Any) -> str | None:
     return None
 
 
-class GuardedPopen(subprocess.Popen):  # type: ignore[type-arg]
+class GuardedPopen(subprocess.Popen[Any]):
     """subprocess.Popen that refuses a real part inside an unmarked test."""
 
     def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:

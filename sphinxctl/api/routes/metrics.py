@@ -147,4 +147,4 @@ def get_metrics(request: Request) -> Response:
 
     request.app.state.services.activity.count()  # let sphinxos_active_users decay when idle
     view: ScrapeView = request.app.state.scrape_view
-    return Response(generate_latest(view), media_type=CONTENT_TYPE_LATEST)  # type: ignore[arg-type]
+    return Response(generate_latest(view), media_type=CONTENT_TYPE_LATEST)

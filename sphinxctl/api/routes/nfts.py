@@ -193,7 +193,7 @@ def mint(
     result = MintResponse(
         chain=chain,
         tx_hash=outcome.tx_hash,
-        status=outcome.status,  # type: ignore[arg-type]
+        status=outcome.status,
         block_number=outcome.block_number,
         token_id=_minted_token(outcome),
         recipient=body.recipient,
