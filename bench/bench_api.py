@@ -90,7 +90,9 @@ def serve_sphinx(port: int, config_dir: str) -> None:
 
     configure_logging("info", open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the server
     settings = load_settings("local", Path(config_dir)).settings
-    _uvicorn(create_app(settings, Path(config_dir).parent, poll_interval=3600), port)
+    _uvicorn(
+        create_app(settings, Path(config_dir).parent, poll_interval=3600, settle_heap=True), port
+    )
 
 
 def start(args: list[str], port: int, health: str = "/health") -> subprocess.Popen[bytes]:

@@ -89,7 +89,7 @@ def serve_forever(
     if options.workers == 1:
         from sphinxctl.api.app import create_app
 
-        app = create_app(settings, project_root)
+        app = create_app(settings, project_root, settle_heap=True)
         if options.metrics_port is not None:
             _start_metrics_server(options, app.state.scrape_view)
         uvicorn.Server(uvicorn.Config(app, **uvicorn_config_kwargs(options))).run()

@@ -78,5 +78,8 @@ def worker_app() -> FastAPI:
     config_dir = Path(os.environ.get("SPHINXCTL_CONFIG_DIR", "environments"))
     settings = load_settings(os.environ.get("SPHINXCTL_ENV", "local"), config_dir).settings
     return create_app(
-        settings, config_dir.resolve().parent, multiproc_dir=os.environ.get(MULTIPROC_ENV)
+        settings,
+        config_dir.resolve().parent,
+        multiproc_dir=os.environ.get(MULTIPROC_ENV),
+        settle_heap=True,
     )

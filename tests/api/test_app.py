@@ -381,3 +381,26 @@ def test_redis_down_fails_closed_for_tokens_and_readiness_names_it(
             assert (
                 client.get("/api/v1/auth/whoami", headers=auth(tokens["viewer"])).status_code == 200
             )
+
+
+def test_a_server_process_settles_its_heap_once_started_and_a_test_app_does_not(
+    project: tuple[Path, Any],
+) -> None:
+    """`serve` builds its app with settle_heap: what start-up loaded leaves the cyclic
+    collector's sight (gc.freeze), so a full collection no longer stalls requests."""
+    import gc
+
+    root, settings = project
+    thresholds = gc.get_threshold()
+    try:
+        gc.unfreeze()
+        with TestClient(memory_app(root, settings, poll_interval=3600)) as plain:
+            assert plain.get("/health").status_code == 200
+            assert gc.get_freeze_count() == 0
+        with TestClient(memory_app(root, settings, poll_interval=3600, settle_heap=True)) as c:
+            assert c.get("/health").status_code == 200
+            assert gc.get_freeze_count() > 10_000
+            assert gc.get_threshold()[0] > thresholds[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
