@@ -106,12 +106,12 @@ def keygen(
     """Create a new secret or key pair (files mode 0600; the secret is never printed)."""
     from sphinxctl.auth.keygen import generate_key, new_kid
     from sphinxctl.cli.auth_view import key_view
+    from sphinxctl.settings.paths import project_path
 
     state = get_state(ctx)
     root = state.project_root
     if out_dir is None:
-        out_dir = state.settings(strict=False).auth.key_dir
-        out_dir = out_dir if out_dir.is_absolute() else root / out_dir
+        out_dir = project_path(root, state.settings(strict=False).auth.key_dir)
     result = generate_key(alg.value, kid or new_kid(state.env), out_dir, base_dir=root)
     config_file = state.config_dir / (state.env + ".yaml")
     emit(state, result, table=lambda: key_view(result, config_file))
