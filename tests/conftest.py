@@ -5,8 +5,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["pytester", "tests.support.real_parts", "tests.support.k8s_fixtures"]
@@ -23,6 +27,25 @@ def config_dir(tmp_path: Path) -> Path:
     target = tmp_path / "environments"
     shutil.copytree(ROOT / "environments", target)
     return target
+
+
+@pytest.fixture
+def redis() -> RedisServer:
+    """The session's shared Redis, emptied (tests/api's conftest keeps its contents)."""
+    from tests.support.redis_server import shared_redis
+
+    server = shared_redis()
+    server.flushall()
+    return server
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis of this test's own: it may be paused, killed or restarted."""
+    from tests.support.redis_server import RedisServer
+
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -13,17 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from sphinxctl.cli.app import app
-from tests.support.redis_server import RedisServer, shared_redis
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def redis() -> RedisServer:
-    """The session's shared Redis, emptied."""
-    server = shared_redis()
-    server.flushall()
-    return server
 
 
 LOCAL_JWT_SECRET = "local-development-secret-not-for-production-use"

@@ -22,16 +22,7 @@ from sphinxctl.auth import (
     verify_token_async,
 )
 from sphinxctl.settings.sections import AuthKey, AuthSettings, RedisSettings
-from tests.support.redis_server import RedisServer, shared_redis
-
-
-@pytest.fixture
-def redis() -> RedisServer:
-    """The session's shared Redis, emptied."""
-    server = shared_redis()
-    server.flushall()
-    return server
-
+from tests.support.redis_server import RedisServer
 
 NOW = 1_800_000_000
 

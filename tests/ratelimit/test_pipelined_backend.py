@@ -7,29 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 from redis.exceptions import NoScriptError, ResponseError
 
 from sphinxctl.ratelimit import RateLimiter, RateLimitRule, RedisBackend
 from sphinxctl.ratelimit.resp import Incomplete, parse_reply
-from tests.support.redis_server import RedisServer, shared_redis
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def redis() -> RedisServer:
-    server = shared_redis()
-    server.flushall()
-    return server
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
 
 
 def clients(redis: RedisServer) -> int:

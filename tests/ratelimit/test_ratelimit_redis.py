@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
@@ -13,24 +12,9 @@ from pydantic import SecretStr
 from sphinxctl.metrics import REGISTRY
 from sphinxctl.ratelimit import Decision, RateLimiter, RateLimitRule, RedisBackend
 from sphinxctl.settings.sections import RedisSettings
-from tests.support.redis_server import RedisServer, shared_redis
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def redis() -> RedisServer:
-    """The session's shared server, emptied."""
-    server = shared_redis()
-    server.flushall()
-    return server
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A server of this test's own: it gets killed."""
-    with RedisServer() as server:
-        yield server
 
 
 SLOW = 0.0001  # refill per second: far below one token over a test's duration
